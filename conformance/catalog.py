@@ -1,0 +1,76 @@
+"""The requirement catalogue: requirements.toml loaded into frozen records."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+LEVELS = ("MUST", "SHOULD")
+SEVERITIES = ("breaks", "degrades-visibly", "degrades-silently", "no-visible-effect")
+AREAS = ("paths", "auth", "streaming", "messages", "forwarding", "discovery", "token_counting", "errors", "usage")
+
+_CATALOG_FILE = Path(__file__).with_name("requirements.toml")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: str
+    area: str
+    title: str
+    source: str
+    first_fix: str
+    severity: str
+    impact: str = ""
+    applies_when: str = ""
+
+    @property
+    def conditional(self) -> bool:
+        return bool(self.applies_when)
+
+
+class UnknownRequirement(KeyError):
+    """A test names a requirement ID that is not in the catalogue."""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    requirements: tuple[Requirement, ...]
+
+    def __post_init__(self) -> None:
+        ids = [r.id for r in self.requirements]
+        duplicates = {i for i in ids if ids.count(i) > 1}
+        if duplicates:
+            raise ValueError(f"duplicate requirement IDs in catalogue: {sorted(duplicates)}")
+        for r in self.requirements:
+            if r.level not in LEVELS or r.severity not in SEVERITIES or r.area not in AREAS:
+                raise ValueError(f"{r.id}: bad level, severity or area ({r.level}, {r.severity}, {r.area})")
+
+    def __getitem__(self, requirement_id: str) -> Requirement:
+        for r in self.requirements:
+            if r.id == requirement_id:
+                return r
+        raise UnknownRequirement(requirement_id)
+
+    def __contains__(self, requirement_id: object) -> bool:
+        return any(r.id == requirement_id for r in self.requirements)
+
+    def __iter__(self):
+        return iter(self.requirements)
+
+    def __len__(self) -> int:
+        return len(self.requirements)
+
+
+def load_catalog(path: Path = _CATALOG_FILE) -> Catalog:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    return Catalog(tuple(Requirement(**entry) for entry in data["requirement"]))
+
+
+@cache
+def catalog() -> Catalog:
+    """The packaged catalogue, loaded once."""
+    return load_catalog()

@@ -1,0 +1,233 @@
+"""GatewayClient: the suite's HTTP client towards the gateway under test.
+
+Real httpx, bounded in time: every request has connect and read timeouts plus a total deadline,
+so a gateway that stalls, dribbles or streams forever ends as a recorded error, never a hung run.
+Each exchange keeps what a reviewer needs as evidence (request, status, headers, body chunks with
+their arrival times on the process's monotonic clock), and credentials are redacted on rendering.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from conformance.redaction import Redactor
+from conformance.sse import SSEParser
+
+Headers = list[tuple[str, str]]
+
+CREDENTIAL_HEADERS = ("authorization", "x-api-key")
+# Claude Code variable that produces each credential header (connect#how-the-credential-variable-maps-to-a-header).
+CLAUDE_CODE_VARIABLE = {"bearer": "ANTHROPIC_AUTH_TOKEN", "x-api-key": "ANTHROPIC_API_KEY"}
+
+
+def credential_headers(mode: str, key: str, other_key: str | None = None) -> Headers:
+    """Headers that carry `key` the way Claude Code would.
+
+    mode: "bearer" (ANTHROPIC_AUTH_TOKEN), "x-api-key" (ANTHROPIC_API_KEY), "both" (apiKeyHelper:
+    the same key in both), "none". With other_key, "both" puts key in Authorization and other_key
+    in x-api-key (both variables set, capture a2).
+    """
+    if mode == "none":
+        return []
+    if mode == "bearer":
+        return [("Authorization", f"Bearer {key}")]
+    if mode == "x-api-key":
+        return [("x-api-key", key)]
+    if mode == "both":
+        return [("Authorization", f"Bearer {key}"), ("x-api-key", other_key if other_key is not None else key)]
+    raise ValueError(f"unknown credential mode {mode!r}")
+
+
+@dataclass
+class Exchange:
+    """One request to the gateway and everything that came back."""
+
+    label: str
+    method: str
+    url: str
+    request_headers: Headers
+    request_body: bytes
+    started_at: float
+    status: int | None = None
+    response_headers: Headers = field(default_factory=list)
+    chunks: list[tuple[float, bytes]] = field(default_factory=list)  # decoded body, arrival time
+    headers_at: float | None = None
+    finished_at: float | None = None
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) followed
+    error: str | None = None  # the transport problem, when the exchange did not complete
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(chunk for _, chunk in self.chunks)
+
+    @property
+    def completed(self) -> bool:
+        return self.error is None and self.status is not None
+
+    def header(self, name: str) -> str | None:
+        """A response header by case-insensitive name; repeated headers joined with ', '."""
+        values = [v for k, v in self.response_headers if k.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    @property
+    def content_type(self) -> str:
+        return (self.header("content-type") or "").split(";")[0].strip().lower()
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def sse(self) -> SSEParser:
+        """The body parsed as SSE, chunk by chunk with the chunks' arrival times."""
+        parser = SSEParser()
+        for received_at, chunk in self.chunks:
+            parser.feed(chunk, received_at)
+        return parser
+
+    @property
+    def elapsed_s(self) -> float | None:
+        return None if self.finished_at is None else self.finished_at - self.started_at
+
+    def summary(self, limit: int = 300) -> str:
+        """One line a failure message can quote: status, content type and the first bytes."""
+        if self.status is None:
+            return f"no response ({self.error})"
+        text = self.body[:limit].decode("utf-8", errors="replace")
+        more = "…" if len(self.body) > limit else ""
+        note = f"; then {self.error}" if self.error else ""
+        return f"HTTP {self.status} {self.content_type or '(no content-type)'}, body {text!r}{more}{note}"
+
+
+class GatewayClient:
+    """Sends Claude-Code-shaped requests to the gateway and records each exchange."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        credential_mode: str,
+        timeout_s: float,
+        redactor: Redactor,
+        extra_headers: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.credential_mode = credential_mode
+        self.timeout_s = timeout_s
+        self.redactor = redactor
+        self.extra_headers = list(extra_headers)
+        self.exchanges: list[Exchange] = []
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes | Mapping[str, Any] | None = None,
+        credentials: str | Headers = "default",
+        follow_redirects: bool = True,
+        deadline_s: float | None = None,
+        fresh_connection: bool = False,
+        label: str = "",
+    ) -> Exchange:
+        """Send one request; never raises for what the gateway does, records it instead.
+
+        credentials: "default" (the run's credential mode), a mode for credential_headers(), or
+        explicit header pairs. deadline_s bounds the whole exchange, body included (default: twice
+        the per-read timeout).
+        """
+        if isinstance(credentials, str):
+            mode = self.credential_mode if credentials == "default" else credentials
+            credentials = credential_headers(mode, self.token)
+        content = encode_body(body)
+        request_headers = [*headers, *credentials, *self.extra_headers]
+        exchange = Exchange(label or f"{method} {path}", method, self.url(path), request_headers, content, time.monotonic())
+        self.exchanges.append(exchange)
+        deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
+        http = httpx.Client(timeout=self._http.timeout) if fresh_connection else self._http
+        try:
+            with http.stream(
+                method, exchange.url, headers=request_headers, content=content, follow_redirects=follow_redirects
+            ) as response:
+                exchange.headers_at = time.monotonic()
+                exchange.status = response.status_code
+                exchange.response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+                exchange.redirects = [(r.status_code, r.headers.get("location", "")) for r in response.history]
+                for chunk in response.iter_bytes():
+                    now = time.monotonic()
+                    if chunk:
+                        exchange.chunks.append((now, chunk))
+                    if now > deadline:
+                        exchange.error = f"response still going after {now - exchange.started_at:.1f} s; the suite stopped reading"
+                        break
+        except httpx.TimeoutException as exc:
+            exchange.error = f"timed out after {time.monotonic() - exchange.started_at:.1f} s ({type(exc).__name__})"
+        except httpx.HTTPError as exc:
+            exchange.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            exchange.finished_at = time.monotonic()
+            if fresh_connection:
+                http.close()
+        return exchange
+
+    def transcript(self) -> str:
+        """Every exchange of this client, rendered with credentials redacted."""
+        return "\n\n".join(render_exchange(e, self.redactor) for e in self.exchanges)
+
+
+def encode_body(body: bytes | Mapping[str, Any] | None) -> bytes:
+    """JSON as Claude Code sends it (JSON.stringify: compact, UTF-8)."""
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+BODY_PREVIEW = 2000
+
+
+def render_exchange(exchange: Exchange, redactor: Redactor) -> str:
+    """A human-readable record of one exchange, safe to store."""
+    lines = [f"### {exchange.label}", f"> {exchange.method} {exchange.url}"]
+    lines += [f"> {k}: {v}" for k, v in exchange.request_headers]
+    if exchange.request_body:
+        lines.append(f"> ({len(exchange.request_body)} bytes) {_preview(exchange.request_body)}")
+    for status, location in exchange.redirects:
+        lines.append(f"< HTTP {status} redirect to {location} (followed)")
+    if exchange.status is not None:
+        lines.append(f"< HTTP {exchange.status}")
+        lines += [f"< {k}: {v}" for k, v in exchange.response_headers]
+        body = exchange.body
+        lines.append(f"< ({len(body)} bytes in {len(exchange.chunks)} chunks) {_preview(body)}")
+    if exchange.headers_at is not None and exchange.finished_at is not None:
+        lines.append(
+            f"timing: headers after {exchange.headers_at - exchange.started_at:.3f} s, "
+            f"done after {exchange.finished_at - exchange.started_at:.3f} s"
+        )
+    if exchange.error:
+        lines.append(f"error: {exchange.error}")
+    return redactor.redact("\n".join(lines))
+
+
+def _preview(body: bytes) -> str:
+    text = body[:BODY_PREVIEW].decode("utf-8", errors="replace")
+    return text + (f"… ({len(body) - BODY_PREVIEW} more bytes)" if len(body) > BODY_PREVIEW else "")

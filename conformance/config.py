@@ -1,0 +1,108 @@
+"""RunConfig: the command-line options and the environment, resolved once into a frozen record."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AUTH_MODES = ("auto", "bearer", "x-api-key", "both")
+UPSTREAM_MODES = ("recorder", "live")
+FAIL_ON = ("must", "should")
+DEFAULT_MODEL = "claude-sonnet-4-6"
+DEFAULT_TOKEN_ENV = "GATEWAY_TOKEN"
+# Bound on every network operation; a gateway slower than this on one read is treated as stalled.
+DEFAULT_TIMEOUT_S = 30.0
+
+
+class ConfigError(ValueError):
+    """An option or environment value the run cannot start with."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    gateway_url: str | None  # None: the bundled reference gateway is started
+    token_env: str
+    token: str = field(repr=False)  # never printed: repr, reports and transcripts leave it out
+    auth: str
+    model: str
+    upstream_mode: str
+    upstream_host: str
+    upstream_port: int  # 0: a free port
+    report_dir: Path
+    fail_on: str
+    timeout_s: float
+
+    @property
+    def uses_reference_gateway(self) -> bool:
+        return self.gateway_url is None
+
+    @property
+    def live(self) -> bool:
+        return self.upstream_mode == "live"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in a report, log or transcript."""
+        return (self.token,)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"--upstream-listen wants HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def build_config(
+    *,
+    gateway_url: str | None,
+    token_env: str = DEFAULT_TOKEN_ENV,
+    auth: str = "auto",
+    model: str = DEFAULT_MODEL,
+    upstream_mode: str = "recorder",
+    upstream_listen: str | None = None,
+    report_dir: str | Path = "reports",
+    fail_on: str = "must",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    environ: dict[str, str] | None = None,
+) -> RunConfig:
+    environ = os.environ if environ is None else environ
+    if auth not in AUTH_MODES:
+        raise ConfigError(f"--auth must be one of {AUTH_MODES}, got {auth!r}")
+    if upstream_mode not in UPSTREAM_MODES:
+        raise ConfigError(f"--upstream must be one of {UPSTREAM_MODES}, got {upstream_mode!r}")
+    if fail_on not in FAIL_ON:
+        raise ConfigError(f"--fail-on must be one of {FAIL_ON}, got {fail_on!r}")
+    if timeout_s <= 0:
+        raise ConfigError("--timeout must be positive")
+    token = environ.get(token_env, "")
+    if gateway_url is None:
+        if upstream_mode == "live":
+            raise ConfigError("--upstream live needs --gateway-url: the reference gateway only talks to the recorder")
+        # The reference gateway accepts whatever token the run uses; make one up when none is set.
+        token = token or "cgc-" + secrets.token_urlsafe(24)
+    elif not token:
+        raise ConfigError(
+            f"the gateway credential is read from the environment variable {token_env} "
+            f"(set it, or name another with --gateway-token-env); it is never taken as an option value"
+        )
+    else:
+        gateway_url = gateway_url.rstrip("/")
+        if not gateway_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--gateway-url must start with http:// or https://, got {gateway_url!r}")
+    host, port = parse_listen(upstream_listen) if upstream_listen else ("127.0.0.1", 0)
+    return RunConfig(
+        gateway_url=gateway_url,
+        token_env=token_env,
+        token=token,
+        auth=auth,
+        model=model,
+        upstream_mode=upstream_mode,
+        upstream_host=host,
+        upstream_port=port,
+        report_dir=Path(report_dir),
+        fail_on=fail_on,
+        timeout_s=float(timeout_s),
+    )

@@ -1,0 +1,158 @@
+"""pytest glue for claude-gateway-conformance: options, markers, fixtures. The logic lives in
+importable modules (config, target, session, report); this file only wires them to pytest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import AREAS
+from conformance.client import GatewayClient
+from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
+from conformance.session import NEEDS_RECORDER, ConformanceRun, evidence_key
+from conformance.target import AuthResolution, Endpoints, Target
+from conformance.upstream import RecordingUpstream
+
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+run_key = pytest.StashKey[ConformanceRun]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("claude-gateway-conformance", "Claude Code gateway conformance")
+    group.addoption("--gateway-url", dest="cgc_gateway_url", metavar="URL", default=None,
+                    help="gateway base URL exactly as set in ANTHROPIC_BASE_URL (no trailing /v1; a path prefix is kept). "
+                         "Default: the bundled reference gateway.")
+    group.addoption("--gateway-token-env", dest="cgc_token_env", metavar="NAME", default=DEFAULT_TOKEN_ENV,
+                    help=f"environment variable holding the gateway credential (default {DEFAULT_TOKEN_ENV}); never pass the token itself")
+    group.addoption("--auth", dest="cgc_auth", choices=AUTH_MODES, default="auto",
+                    help="how the credential is sent: bearer (ANTHROPIC_AUTH_TOKEN), x-api-key (ANTHROPIC_API_KEY), "
+                         "both (apiKeyHelper), or auto: find which header the gateway accepts (default auto)")
+    group.addoption("--model", dest="cgc_model", metavar="ID", default=DEFAULT_MODEL,
+                    help=f"model name the gateway routes (default {DEFAULT_MODEL})")
+    group.addoption("--upstream", dest="cgc_upstream", choices=UPSTREAM_MODES, default="recorder",
+                    help="recorder: the gateway routes to the suite's recording upstream (default); live: the gateway uses its "
+                         "real provider and tests that script or observe the upstream are skipped")
+    group.addoption("--upstream-listen", dest="cgc_upstream_listen", metavar="HOST:PORT", default=None,
+                    help="where the recording upstream listens (default a free port on 127.0.0.1, printed at start-up)")
+    group.addoption("--report-dir", dest="cgc_report_dir", metavar="DIR", default="reports",
+                    help="where conformance.html, conformance.json and junit.xml are written (default reports/)")
+    group.addoption("--fail-on", dest="cgc_fail_on", choices=FAIL_ON, default="must",
+                    help="exit non-zero on MUST failures only (must, default) or on SHOULD failures too (should)")
+    group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
+                    help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
+
+
+def targets_suite(config: pytest.Config) -> bool:
+    """True when this pytest run collects the conformance suite (not, e.g., the self-tests)."""
+    if config.getoption("cgc_gateway_url"):
+        return True
+    for arg in config.args:
+        location = arg.split("::")[0]
+        if config.getoption("pyargs", False) and location.startswith("conformance.suite"):
+            return True
+        path = Path(location).resolve()
+        if path == SUITE_DIR or SUITE_DIR in path.parents or path in SUITE_DIR.parents:
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "req(*ids): protocol-contract requirement IDs this test checks")
+    for area in AREAS:
+        config.addinivalue_line("markers", f"{area}: conformance tests of the {area.replace('_', ' ')} area")
+    config.addinivalue_line("markers", "must: tests of MUST requirements")
+    config.addinivalue_line("markers", "should: tests of SHOULD requirements")
+    if not targets_suite(config) or hasattr(config, "workerinput"):
+        return
+    try:
+        run_config = build_config(
+            gateway_url=config.getoption("cgc_gateway_url"),
+            token_env=config.getoption("cgc_token_env"),
+            auth=config.getoption("cgc_auth"),
+            model=config.getoption("cgc_model"),
+            upstream_mode=config.getoption("cgc_upstream"),
+            upstream_listen=config.getoption("cgc_upstream_listen"),
+            report_dir=config.getoption("cgc_report_dir"),
+            fail_on=config.getoption("cgc_fail_on"),
+            timeout_s=config.getoption("cgc_timeout"),
+        )
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    report_dir = Path(run_config.report_dir)
+    if not config.getoption("htmlpath", None):
+        config.option.htmlpath = str(report_dir / "conformance.html")
+        config.option.self_contained_html = True
+    if not config.option.xmlpath:
+        config.option.xmlpath = str(report_dir / "junit.xml")
+    run = ConformanceRun(run_config)
+    config.stash[run_key] = run
+    config.pluginmanager.register(run, "claude-gateway-conformance-run")
+
+
+def _run(request: pytest.FixtureRequest) -> ConformanceRun:
+    run = request.config.stash.get(run_key, None)
+    if run is None:
+        pytest.skip("the conformance plugin is not active for this run (run the suite in conformance/suite)")
+    return run
+
+
+@pytest.fixture(scope="session")
+def run_config(request: pytest.FixtureRequest) -> RunConfig:
+    return _run(request).config
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> Target:
+    """The gateway under test and the recording upstream, started once per run."""
+    run = _run(request)
+    target = run.target()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and target.upstream_url and not getattr(run, "_announced", False):
+        run._announced = True
+        reporter.write_line(f"recording upstream listening on {target.upstream_url}; gateway under test: {target.gateway_url}")
+    return target
+
+
+@pytest.fixture(scope="session")
+def auth(request: pytest.FixtureRequest, target: Target) -> AuthResolution:
+    """Which credential header(s) the gateway reads (--auth, or found by probing)."""
+    return _run(request).auth()
+
+
+@pytest.fixture(scope="session")
+def endpoints(request: pytest.FixtureRequest, target: Target) -> Endpoints:
+    """Which optional endpoints (count_tokens, /v1/models) the gateway serves."""
+    return _run(request).endpoints()
+
+
+@pytest.fixture
+def gateway(request: pytest.FixtureRequest, target: Target, auth: AuthResolution) -> GatewayClient:
+    """A client sending the run's credential; its exchanges become the test's evidence."""
+    client = _run(request).client()
+    request.node.stash.setdefault(evidence_key, []).append(client)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def upstream(target: Target) -> RecordingUpstream:
+    """The recording upstream; tests that need it skip in --upstream live."""
+    if target.upstream is None:
+        pytest.skip(NEEDS_RECORDER)
+    return target.upstream
+
+
+@pytest.fixture
+def model(run_config: RunConfig) -> str:
+    return run_config.model
+
+
+@pytest.fixture
+def marker(target: Target) -> str:
+    """A scenario marker for a request whose answer the test does not script: the recording upstream
+    answers its default for the endpoint; in live mode the marker is plain text."""
+    if target.upstream is None:
+        return "conformance-scenario live"
+    return target.upstream.scenario().marker

@@ -1,0 +1,41 @@
+"""Run the reference gateway on its own:
+
+    python -m conformance.reference --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9090 \\
+        --client-token-env GATEWAY_TOKEN [--prefix /anthropic] [--fault NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+import uvicorn
+
+from conformance.reference.faults import FAULTS, get_fault
+from conformance.reference.gateway import ReferenceGateway
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.reference", description=__doc__.splitlines()[0])
+    parser.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT to serve on (default 127.0.0.1:8080)")
+    parser.add_argument("--upstream", required=True, help="Anthropic-format upstream base URL, e.g. the recording upstream")
+    parser.add_argument("--client-token-env", default="GATEWAY_TOKEN", help="variable holding the token clients must present")
+    parser.add_argument("--upstream-key-env", default="", help="variable holding the upstream key (default: a random key)")
+    parser.add_argument("--prefix", default="", help="path prefix to serve under, e.g. /anthropic")
+    parser.add_argument("--fault", default=None, choices=sorted(FAULTS), help="run with one named fault (self-tests)")
+    args = parser.parse_args(argv)
+    token = os.environ.get(args.client_token_env, "")
+    if not token:
+        print(f"error: set {args.client_token_env} to the token clients must present", file=sys.stderr)
+        return 2
+    upstream_key = os.environ.get(args.upstream_key_env, "") if args.upstream_key_env else ""
+    gateway = ReferenceGateway(args.upstream, token, upstream_key or "ref-upstream-" + secrets.token_hex(8), args.prefix, get_fault(args.fault))
+    host, _, port = args.listen.rpartition(":")
+    uvicorn.run(gateway.app(), host=host, port=int(port), log_level="warning")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The run's result as one JSON document (schemas/report.schema.json); the HTML and terminal views
+are rendered from it, so every output tells the same story."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from conformance import CLAUDE_CODE_FIXTURE_VERSION, __version__
+from conformance.redaction import Redactor
+from conformance.report.rollup import Rollup
+from conformance.resources import schema
+
+SUITE_NAME = "claude-gateway-conformance"
+
+
+@dataclass
+class RunFacts:
+    """What was tested, and figures measured on the way (shown at the top of every report)."""
+
+    gateway_url: str
+    reference_gateway: bool
+    model: str
+    upstream_mode: str
+    upstream_url: str | None
+    fail_on: str
+    started_at: str
+    duration_s: float = 0.0
+    auth: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] = field(default_factory=dict)
+    measurements: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # conditions that make a green run meaningless
+    requests_sent: int = 0
+
+
+def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[str, Any]:
+    covered, total = rollup.coverage
+    document = {
+        "suite": {"name": SUITE_NAME, "version": __version__, "claude_code_fixture_version": CLAUDE_CODE_FIXTURE_VERSION},
+        "gateway": {
+            "url": facts.gateway_url,
+            "reference": facts.reference_gateway,
+            "model": facts.model,
+            "auth": facts.auth,
+            "endpoints": facts.endpoints,
+        },
+        "upstream_mode": facts.upstream_mode,
+        "upstream_url": facts.upstream_url,
+        "fail_on": facts.fail_on,
+        "started_at": facts.started_at,
+        "duration_s": round(facts.duration_s, 3),
+        "requests_sent": facts.requests_sent,
+        "verdict": rollup.verdict,
+        "verdict_reason": rollup.verdict_reason,
+        "warnings": facts.warnings,
+        "measurements": facts.measurements,
+        "coverage": {"tested": covered, "total": total},
+        "counts": rollup.counts,
+        "requirements": [
+            {
+                "id": r.requirement.id,
+                "level": r.requirement.level,
+                "area": r.requirement.area,
+                "title": r.requirement.title,
+                "source": r.requirement.source,
+                "first_fix": r.requirement.first_fix,
+                "impact": r.requirement.impact,
+                "severity": r.requirement.severity,
+                "applies_when": r.requirement.applies_when,
+                "status": r.status,
+                "reason": r.reason,
+                "tests": [t.nodeid for t in r.tests],
+            }
+            for r in rollup.requirements
+        ],
+        "tests": [
+            {
+                "nodeid": t.nodeid,
+                "requirements": list(t.requirements),
+                "outcome": t.outcome,
+                "message": t.message,
+                "duration_s": round(t.duration_s, 3),
+                "transcript": t.transcript,
+            }
+            for r in [rollup]
+            for t in _unique_tests(r)
+        ],
+    }
+    # Redact the whole document once more: nothing that reaches disk may carry a credential.
+    return json.loads(redactor.redact(json.dumps(document)))
+
+
+def _unique_tests(rollup: Rollup):
+    seen: dict[str, Any] = {}
+    for r in rollup.requirements:
+        for t in r.tests:
+            seen.setdefault(t.nodeid, t)
+    return list(seen.values())
+
+
+def write_document(document: dict[str, Any], path: Path) -> None:
+    """Validate against the published schema, then write."""
+    jsonschema.validate(document, schema("report"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,222 @@
+"""ConformanceRun: the state of one conformance run, registered as a pytest plugin at configure time.
+
+It owns the target (servers started on first use), records each test's outcome against its
+requirements, and at the end rolls results up, writes conformance.json, feeds the HTML report and the
+terminal summary, and decides the exit status from the verdict and --fail-on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import catalog
+from conformance.client import GatewayClient
+from conformance.config import RunConfig
+from conformance.expect import NOT_APPLICABLE
+from conformance.redaction import Redactor
+from conformance.report import html
+from conformance.report.document import RunFacts, build_document, write_document
+from conformance.report.rollup import ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
+from conformance.target import AuthResolution, Endpoints, Target, probe_endpoints, resolve_auth, start_target
+
+REQ_MARKER = "req"
+EXIT_OK, EXIT_FAILED, EXIT_SUITE_ERROR = 0, 1, 3
+NEEDS_RECORDER = (
+    "needs the recording upstream to script or observe the upstream; this run uses --upstream live "
+    "(run with --upstream recorder and route the gateway to the recording upstream to check it)"
+)
+evidence_key = pytest.StashKey[list]()
+
+
+def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
+    return tuple(i for mark in item.iter_markers(REQ_MARKER) for i in mark.args)
+
+
+class ConformanceRun:
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.redactor = Redactor()
+        self.redactor.add(config.token, config.token_env)
+        self.results: dict[str, TestResult] = {}
+        self.tested_ids: set[str] = set()
+        self.clients: list[GatewayClient] = []
+        self._target: Target | None = None
+        self._auth: AuthResolution | None = None
+        self._endpoints: Endpoints | None = None
+        self._started = time.monotonic()
+        self.facts = RunFacts(
+            gateway_url=config.gateway_url or "(bundled reference gateway)",
+            reference_gateway=config.uses_reference_gateway,
+            model=config.model,
+            upstream_mode=config.upstream_mode,
+            upstream_url=None,
+            fail_on=config.fail_on,
+            started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        self.document: dict | None = None
+        self.rollup: Rollup | None = None
+
+    # ---- what fixtures hand to tests
+    def target(self) -> Target:
+        if self._target is None:
+            self._target = start_target(self.config, self.redactor)
+            self.facts.gateway_url = self._target.gateway_url
+            self.facts.upstream_url = self._target.upstream_url
+        return self._target
+
+    def client(self, credential_mode: str | None = None) -> GatewayClient:
+        client = self.target().client(credential_mode or self.auth().mode)
+        self.clients.append(client)
+        return client
+
+    def auth(self) -> AuthResolution:
+        if self._auth is None:
+            self._auth = resolve_auth(self.target(), self.client("bearer"))
+            self.facts.auth = {
+                "mode": self._auth.mode,
+                "declared": list(self._auth.declared),
+                "found_by": self._auth.found_by,
+                "claude_code_variable": self._auth.claude_code_variable,
+                "anthropic_base_url": self.target().gateway_url,
+                "probe_statuses": self._auth.probe_statuses,
+            }
+        return self._auth
+
+    def endpoints(self) -> Endpoints:
+        if self._endpoints is None:
+            self._endpoints = probe_endpoints(self.target(), self.client())
+            self.facts.endpoints = {
+                "count_tokens": "served" if self._endpoints.count_tokens_served else f"not served ({self._endpoints.count_tokens_status})",
+                "models": ("not served" if not self._endpoints.models_served
+                           else "served, " + ("authenticated" if self._endpoints.models_authenticated else "open without a credential")),
+            }
+        return self._endpoints
+
+    # ---- pytest hooks
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session, config, items) -> None:
+        cat = catalog()
+        for item in items:
+            ids = requirement_ids(item)
+            if not ids:
+                raise pytest.UsageError(f"{item.nodeid}: conformance tests must declare @pytest.mark.req('ID', ...)")
+            for requirement_id in ids:
+                if requirement_id not in cat:
+                    raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {requirement_id!r} (not in requirements.toml)")
+                requirement = cat[requirement_id]
+                item.add_marker(requirement.area)
+                item.add_marker(requirement.level.lower())
+                item.user_properties += [("requirement", requirement_id), ("level", requirement.level)]
+            self.tested_ids.update(ids)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        ids = requirement_ids(item)
+        if not ids or (report.when == "teardown" and not report.failed) or (report.when == "setup" and report.passed):
+            return
+        transcript = "\n\n".join(source.transcript() for source in item.stash.get(evidence_key, []))
+        transcript = self.redactor.redact(transcript)
+        result = TestResult(item.nodeid, ids, _outcome(report), _message(report), report.duration, transcript)
+        if item.nodeid in self.results and report.when == "teardown":
+            return  # the test's own verdict stands; teardown trouble is the suite's
+        self.results[item.nodeid] = result
+        if transcript and report.when in ("call", "setup"):
+            from pytest_html import extras
+
+            report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript))]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus) -> None:
+        if self._target is not None:
+            self._target.close()
+        if not self.results:
+            return
+        self.facts.duration_s = time.monotonic() - self._started
+        self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
+        self.facts.warnings = self._warnings()
+        self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids)
+        self.document = build_document(self.facts, self.rollup, self.redactor)
+        write_document(self.document, Path(self.config.report_dir) / "conformance.json")
+        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = self.exit_status()
+
+    def exit_status(self) -> int:
+        assert self.rollup is not None
+        if any(t.outcome == ERROR for t in self.results.values()):
+            return EXIT_SUITE_ERROR
+        return EXIT_FAILED if self.rollup.exit_failures(self.config.fail_on) else EXIT_OK
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.rollup is None:
+            return
+        tr = terminalreporter
+        covered, total = self.rollup.coverage
+        tr.section("Claude Code gateway conformance")
+        tr.write_line(f"Verdict: {self.rollup.verdict.upper()} ({self.rollup.verdict_reason})")
+        for warning in self.facts.warnings:
+            tr.write_line(f"WARNING: {warning}")
+        if self._auth is not None:
+            tr.write_line(f"Credential: {', '.join(self._auth.declared) or 'no header accepted'} "
+                          f"-> Claude Code variable {self._auth.claude_code_variable}")
+        for r in self.rollup.failed_by_impact:
+            tr.write_line(f"FAILED {r.requirement.id} [{r.requirement.level}] {r.requirement.title} -- first fix: {r.requirement.first_fix}")
+        counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(self.rollup.counts.items()))
+        tr.write_line(f"Requirements: {counts}; coverage {covered} of {total}")
+        tr.write_line(f"Reports: {Path(self.config.report_dir).resolve()} (conformance.html, conformance.json, junit.xml)")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix, summary, postfix, session) -> None:
+        if self.document is not None:
+            prefix.extend(html.summary_sections(self.document))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report) -> None:
+        report.title = "Claude Code gateway conformance"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells) -> None:
+        cells.insert(1, "<th>Requirements</th>")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report, cells) -> None:
+        ids = [value for name, value in getattr(report, "user_properties", []) if name == "requirement"]
+        cells.insert(1, f"<td>{', '.join(ids)}</td>")
+
+    def _warnings(self) -> list[str]:
+        warnings = []
+        exchanges = [e for c in self.clients for e in c.exchanges]
+        if exchanges and all(e.status is None for e in exchanges):
+            warnings.append("The gateway never gave an HTTP response: every result below reflects an unreachable or stalled gateway.")
+        elif self._auth is not None and not self._auth.working:
+            warnings.append(
+                f"No credential header was accepted (probe statuses {self._auth.probe_statuses}): most requests were "
+                f"rejected, so passing results prove little. Check {self.config.token_env} and --auth."
+            )
+        target = self._target
+        if target is not None and target.upstream is not None and not target.upstream.all_requests:
+            if any(e.status == 200 for e in exchanges):
+                warnings.append(
+                    f"The recording upstream ({target.upstream_url}) received no request although the gateway answered 200: "
+                    "the gateway is not routed to it, so forwarding results are not about this gateway."
+                )
+        return warnings
+
+
+def _outcome(report: pytest.TestReport) -> str:
+    if report.when != "call" and report.failed:
+        return ERROR
+    if report.skipped:
+        return NA if _message(report).startswith(NOT_APPLICABLE) else SKIPPED
+    return PASSED if report.passed else FAILED
+
+
+def _message(report: pytest.TestReport) -> str:
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return report.longrepr[2].removeprefix("Skipped: ")
+    return report.longreprtext if report.failed else ""

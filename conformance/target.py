@@ -1,0 +1,145 @@
+"""The system under test: the gateway (given, or the bundled reference), the recording upstream,
+and what the suite learns about them once per run (which credential header works, which optional
+endpoints are served)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient
+from conformance.config import RunConfig
+from conformance.redaction import Redactor
+from conformance.reference import ReferenceGateway
+from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PATH, captured_headers, count_tokens_body, message_body
+from conformance.serving import BackgroundServer
+from conformance.upstream import RecordingUpstream
+
+NOT_SERVED_STATUSES = (404, 501)  # an optional endpoint the gateway does not implement (TOK-3, PATH-3/4)
+
+
+@dataclass
+class Target:
+    config: RunConfig
+    gateway_url: str
+    upstream: RecordingUpstream | None
+    upstream_url: str | None
+    redactor: Redactor
+    servers: list[BackgroundServer] = field(default_factory=list)
+
+    def client(self, credential_mode: str) -> GatewayClient:
+        return GatewayClient(
+            self.gateway_url, self.config.token, credential_mode=credential_mode,
+            timeout_s=self.config.timeout_s, redactor=self.redactor,
+        )
+
+    def close(self) -> None:
+        for server in reversed(self.servers):
+            server.stop()
+
+
+def start_target(config: RunConfig, redactor: Redactor) -> Target:
+    """Start the recording upstream (recorder mode) and, without --gateway-url, the reference gateway."""
+    servers: list[BackgroundServer] = []
+    upstream = None
+    upstream_url = None
+    try:
+        if not config.live:
+            upstream = RecordingUpstream()
+            server = BackgroundServer(upstream, config.upstream_host, config.upstream_port, "recording upstream")
+            servers.append(server.start())
+            upstream_url = server.url
+        gateway_url = config.gateway_url
+        if gateway_url is None:
+            upstream_key = "ref-upstream-" + secrets.token_hex(12)
+            redactor.add(upstream_key, "REFERENCE_UPSTREAM_KEY")
+            gateway = ReferenceGateway(upstream_url or "", config.token, upstream_key)
+            servers.append(BackgroundServer(gateway.app(), name="reference gateway").start())
+            gateway_url = servers[-1].url
+    except Exception:
+        for server in reversed(servers):
+            server.stop()
+        raise
+    return Target(config, gateway_url, upstream, upstream_url, redactor, servers)
+
+
+@dataclass(frozen=True)
+class AuthResolution:
+    """How the run sends the credential and which header(s) the gateway reads (AUTH-1's declaration)."""
+
+    mode: str  # what requests carry: bearer | x-api-key | both
+    declared: tuple[str, ...]  # headers the gateway reads
+    found_by: str  # "--auth" or "probing"
+    probe_statuses: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def working(self) -> bool:
+        return bool(self.declared)
+
+    @property
+    def claude_code_variable(self) -> str:
+        """What a developer sets for this gateway."""
+        if set(self.declared) >= {"bearer", "x-api-key"}:
+            return "ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY"
+        if self.declared:
+            return CLAUDE_CODE_VARIABLE[self.declared[0]]
+        return "none works"
+
+
+def probe_request(client: GatewayClient, target: Target, credentials: str, label: str):
+    marker = target.upstream.scenario().marker if target.upstream else "conformance-scenario probe"
+    return client.send(
+        "POST", MESSAGES_PATH, headers=captured_headers("messages"),
+        body=message_body(target.config.model, marker), credentials=credentials, label=label,
+    )
+
+
+def resolve_auth(target: Target, client: GatewayClient) -> AuthResolution:
+    mode = target.config.auth
+    if mode == "bearer":
+        return AuthResolution("bearer", ("bearer",), "--auth")
+    if mode == "x-api-key":
+        return AuthResolution("x-api-key", ("x-api-key",), "--auth")
+    if mode == "both":
+        return AuthResolution("both", ("bearer", "x-api-key"), "--auth")
+    statuses = {
+        header: probe_request(client, target, header, f"auth probe: credential in {header} alone").status
+        for header in ("bearer", "x-api-key")
+    }
+    declared = tuple(h for h, status in statuses.items() if status == 200)
+    return AuthResolution(declared[0] if declared else "bearer", declared, "probing", statuses)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Which optional endpoints the gateway serves (PATH-3, PATH-4), probed with a valid credential."""
+
+    count_tokens_status: int | None
+    models_status: int | None
+    models_status_without_credential: int | None
+
+    @property
+    def count_tokens_served(self) -> bool:
+        return self.count_tokens_status not in NOT_SERVED_STATUSES
+
+    @property
+    def models_served(self) -> bool:
+        return self.models_status not in NOT_SERVED_STATUSES
+
+    @property
+    def models_authenticated(self) -> bool:
+        return self.models_served and self.models_status_without_credential != 200
+
+
+def probe_endpoints(target: Target, client: GatewayClient) -> Endpoints:
+    marker = target.upstream.scenario().marker if target.upstream else "conformance-scenario probe"
+    count = client.send(
+        "POST", COUNT_TOKENS_PATH, headers=captured_headers("count_tokens"),
+        body=count_tokens_body(target.config.model, marker), label="probe: is count_tokens served?",
+    )
+    models = client.send("GET", DISCOVERY_PATH, headers=captured_headers("discovery"), label="probe: is /v1/models served?")
+    open_models = client.send(
+        "GET", DISCOVERY_PATH, headers=captured_headers("discovery"), credentials="none",
+        label="probe: does /v1/models need a credential?",
+    )
+    return Endpoints(count.status, models.status, open_models.status)

@@ -1,0 +1,80 @@
+"""Default upstream answers, shaped like the Messages API's (spec N.3, N.4, N.6, N.7)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conformance.upstream.script import Event, Script, json_script, sse_script
+
+DEFAULT_TEXT = "ok"
+
+
+def message(model: str, text: str = DEFAULT_TEXT, message_id: str = "msg_conformance_default") -> dict[str, Any]:
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1},
+    }
+
+
+def text_stream_events(model: str, deltas: list[str], message_id: str = "msg_conformance_stream") -> list[Event]:
+    """A complete text stream: message_start, one text block with the deltas, message_delta, message_stop."""
+    start = message(model, "", message_id)
+    start.update(content=[], stop_reason=None)
+    events = [
+        Event("message_start", {"type": "message_start", "message": start}),
+        Event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        Event("ping", {"type": "ping"}),
+    ]
+    events += [
+        Event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}})
+        for d in deltas
+    ]
+    events += [
+        Event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        Event(
+            "message_delta",
+            {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": len(deltas)}},
+        ),
+        Event("message_stop", {"type": "message_stop"}),
+    ]
+    return events
+
+
+def models_page(ids: list[str]) -> dict[str, Any]:
+    data = [
+        {"type": "model", "id": i, "display_name": i.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"} for i in ids
+    ]
+    return {"data": data, "has_more": False, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+
+
+DEFAULT_MODELS = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5"]
+
+
+def error_body(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def default_answer(kind: str, body: bytes) -> Script:
+    """What the upstream answers when no scenario was scripted for the request."""
+    if kind == "models":
+        return json_script(models_page(DEFAULT_MODELS))
+    if kind == "count_tokens":
+        # Grows with input size, like a real count (spec TOK-3 check): one token per 4 bytes.
+        return json_script({"input_tokens": max(1, len(body) // 4)})
+    if kind == "messages":
+        try:
+            request = json.loads(body)
+        except ValueError:
+            return json_script(error_body("invalid_request_error", "recording upstream: body is not JSON"), status=400)
+        model = request.get("model", "claude-sonnet-4-6") if isinstance(request, dict) else "claude-sonnet-4-6"
+        if isinstance(request, dict) and request.get("stream"):
+            return sse_script(text_stream_events(model, [DEFAULT_TEXT]))
+        return json_script(message(model))
+    return json_script(error_body("not_found_error", "recording upstream: no such endpoint"), status=404)

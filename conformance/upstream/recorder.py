@@ -1,0 +1,179 @@
+"""The recording upstream: a fake Anthropic API that answers scripted scenarios and records what arrived.
+
+Scenario keying: each test scripts an answer under a fresh nonce and puts `conformance-scenario
+<nonce>` in the last user message. The recorder finds the nonce in the body it receives, so tests do
+not depend on request order, retries or extra requests the gateway makes. A body whose marker was
+altered or removed gets a 400 that names the problem (the gateway changed the message text: BODY-1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from conformance.upstream.answers import default_answer, error_body
+from conformance.upstream.script import Close, Event, Raw, Script, Sleep, StepLog, json_script
+
+SCENARIO_MARKER = "conformance-scenario"
+_NONCE_RE = re.compile(rb"conformance-scenario ([A-Za-z0-9]+)")
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+def endpoint_kind(path: str) -> str:
+    """Classify by path suffix, so a gateway that keeps a prefix towards its upstream still works."""
+    path = path.rstrip("/")
+    if path.endswith("/v1/messages/count_tokens"):
+        return "count_tokens"
+    if path.endswith("/v1/messages"):
+        return "messages"
+    if path.endswith("/v1/models"):
+        return "models"
+    return "other"
+
+
+@dataclass
+class ReceivedRequest:
+    """A request as it reached the upstream. Header names arrive lowercased (ASGI)."""
+
+    method: str
+    raw_path: str  # path and query exactly as received
+    headers: list[tuple[str, str]]
+    body: bytes
+    received_at: float
+    nonce: str | None
+
+    @property
+    def path(self) -> str:
+        return self.raw_path.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        return self.raw_path.partition("?")[2]
+
+    @property
+    def kind(self) -> str:
+        return endpoint_kind(self.path)
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k == name.lower()]
+        return ", ".join(values) if values else None
+
+
+@dataclass
+class Scenario:
+    nonce: str
+    script: Script | None  # None: answer with the default for the endpoint
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    log: StepLog = field(default_factory=StepLog)
+
+    @property
+    def marker(self) -> str:
+        """The text a test puts in the last user message."""
+        return f"{SCENARIO_MARKER} {self.nonce}"
+
+
+class RecordingUpstream:
+    """The ASGI app plus the scenario store; thread-safe between the test thread and the server."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._scenarios: dict[str, Scenario] = {}
+        self.unmatched: list[ReceivedRequest] = []  # requests that carried no known scenario
+        self.models_script: Script | None = None  # answer to GET /v1/models (it has no body to key on)
+
+    # ---- test side
+    def scenario(self, script: Script | None = None) -> Scenario:
+        scenario = Scenario(new_nonce(), script)
+        with self._lock:
+            self._scenarios[scenario.nonce] = scenario
+        return scenario
+
+    @property
+    def all_requests(self) -> list[ReceivedRequest]:
+        with self._lock:
+            found = [r for s in self._scenarios.values() for r in s.requests] + self.unmatched
+        return sorted(found, key=lambda r: r.received_at)
+
+    # ---- server side
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        request = Request(scope, receive)
+        body = await request.body()
+        raw_path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        match = _NONCE_RE.search(body)
+        nonce = match.group(1).decode() if match else None
+        received = ReceivedRequest(
+            method=scope["method"],
+            raw_path=raw_path + (f"?{query}" if query else ""),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            body=body,
+            received_at=time.monotonic(),
+            nonce=nonce,
+        )
+        with self._lock:
+            scenario = self._scenarios.get(nonce) if nonce else None
+            if scenario is not None:
+                scenario.requests.append(received)
+            else:
+                self.unmatched.append(received)
+        response = self._answer(received, scenario)
+        await response(scope, receive, send)
+
+    def _answer(self, received: ReceivedRequest, scenario: Scenario | None) -> Response:
+        kind = received.kind
+        if scenario is not None and scenario.script is not None:
+            return _play(scenario.script, scenario.log)
+        if kind == "models" and self.models_script is not None:
+            return _play(self.models_script, StepLog())
+        if kind in ("messages", "count_tokens") and received.method == "POST" and received.nonce is None:
+            message = (
+                f"recording upstream: no '{SCENARIO_MARKER} <nonce>' marker in the request body. The suite puts "
+                "one in the last user message of every request; the gateway changed or dropped the message text "
+                "(BODY-1: the upstream must receive the same JSON content)."
+            )
+            return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog())
+        return _play(default_answer(kind, received.body), scenario.log if scenario else StepLog())
+
+
+class _AbortStream(Exception):
+    """Raised inside the body generator to drop the connection mid-response (Close step)."""
+
+
+def _play(script: Script, log: StepLog) -> Response:
+    respond = script.respond
+    headers = dict(respond.headers)
+
+    async def body():
+        for index, step in enumerate(script.body_steps, start=1):
+            if isinstance(step, Sleep):
+                await asyncio.sleep(step.seconds)
+                continue
+            log.sent.append((time.monotonic(), index, step))
+            if isinstance(step, Close):
+                raise _AbortStream("scripted early close")
+            yield step.encode() if isinstance(step, Event) else step.data  # type: ignore[union-attr]
+
+    media_type = headers.pop("content-type", None)
+    return StreamingResponse(body(), status_code=respond.status, headers=headers, media_type=media_type)
+
+
+__all__ = ["RecordingUpstream", "ReceivedRequest", "Scenario", "SCENARIO_MARKER", "Raw", "endpoint_kind"]
