@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from conformance.redaction import Redactor
+from conformance.requests import DISCOVERY_PATH, Routes, captured_headers, count_tokens_body, message_body
 from conformance.sse import SSEParser
 
 Headers = list[tuple[str, str]]
@@ -119,6 +120,7 @@ class GatewayClient:
         timeout_s: float,
         redactor: Redactor,
         extra_headers: Iterable[tuple[str, str]] = (),
+        routes: Routes = Routes(),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -126,6 +128,7 @@ class GatewayClient:
         self.timeout_s = timeout_s
         self.redactor = redactor
         self.extra_headers = list(extra_headers)
+        self.routes = routes
         self.exchanges: list[Exchange] = []
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)))
 
@@ -187,6 +190,24 @@ class GatewayClient:
             if fresh_connection:
                 http.close()
         return exchange
+
+    # ---- Claude Code's requests: its paths (Routes) and captured headers unless the test passes others
+    def post_messages(self, body: bytes | Mapping[str, Any], *, headers: Iterable[tuple[str, str]] | None = None, **kwargs: Any) -> Exchange:
+        return self.send("POST", self.routes.messages, headers=captured_headers("messages") if headers is None else headers, body=body, **kwargs)
+
+    def post_count_tokens(self, body: bytes | Mapping[str, Any], *, headers: Iterable[tuple[str, str]] | None = None, **kwargs: Any) -> Exchange:
+        return self.send("POST", self.routes.count_tokens, headers=captured_headers("count_tokens") if headers is None else headers, body=body, **kwargs)
+
+    def get_models(self, *, headers: Iterable[tuple[str, str]] | None = None, **kwargs: Any) -> Exchange:
+        return self.send("GET", DISCOVERY_PATH, headers=captured_headers("discovery") if headers is None else headers, **kwargs)
+
+    def call(self, endpoint: str, model: str, marker: str, **kwargs: Any) -> Exchange:
+        """A minimal Claude Code request to one of ENDPOINTS."""
+        if endpoint == "messages":
+            return self.post_messages(message_body(model, marker), **kwargs)
+        if endpoint == "count_tokens":
+            return self.post_count_tokens(count_tokens_body(model, marker), **kwargs)
+        return self.get_models(**kwargs)
 
     def transcript(self) -> str:
         """Every exchange of this client, rendered with credentials redacted."""

@@ -11,7 +11,7 @@ from conformance.catalog import AREAS
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
 from conformance.session import NEEDS_RECORDER, ConformanceRun, evidence_key
-from conformance.target import AuthResolution, Endpoints, Target
+from conformance.target import AuthResolution, Endpoints, Routes, Target
 from conformance.upstream import RecordingUpstream
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
@@ -113,6 +113,12 @@ def target(request: pytest.FixtureRequest) -> Target:
         run._announced = True
         reporter.write_line(f"recording upstream listening on {target.upstream_url}; gateway under test: {target.gateway_url}")
     return target
+
+
+@pytest.fixture(scope="session")
+def routes(request: pytest.FixtureRequest, target: Target) -> Routes:
+    """The inference paths to use (Claude Code's ?beta=true form unless the gateway refuses it)."""
+    return _run(request).routes()
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.resources import fixture
@@ -11,6 +12,18 @@ Headers = list[tuple[str, str]]
 MESSAGES_PATH = "/v1/messages?beta=true"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens?beta=true"
 DISCOVERY_PATH = "/v1/models?limit=1000"  # exactly what Claude Code sends (capture d1)
+ENDPOINTS = ("messages", "count_tokens", "models")
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The inference paths the tests use: Claude Code's own (`?beta=true`), unless the gateway serves
+    only the bare path. Then PATH-2 fails, and the other tests use the bare path so that each reports
+    its own requirement instead of repeating PATH-2's failure."""
+
+    messages: str = MESSAGES_PATH
+    count_tokens: str = COUNT_TOKENS_PATH
+    query_refused: bool = False
 
 
 def captured_headers(kind: str) -> Headers:

@@ -21,7 +21,7 @@ from conformance.redaction import Redactor
 from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
 from conformance.report.rollup import ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
-from conformance.target import AuthResolution, Endpoints, Target, probe_endpoints, resolve_auth, start_target
+from conformance.target import AuthResolution, Endpoints, Routes, Target, probe_endpoints, resolve_auth, resolve_routes, start_target
 
 REQ_MARKER = "req"
 EXIT_OK, EXIT_FAILED, EXIT_SUITE_ERROR = 0, 1, 3
@@ -47,6 +47,7 @@ class ConformanceRun:
         self._target: Target | None = None
         self._auth: AuthResolution | None = None
         self._endpoints: Endpoints | None = None
+        self._routes: Routes | None = None
         self._started = time.monotonic()
         self.facts = RunFacts(
             gateway_url=config.gateway_url or "(bundled reference gateway)",
@@ -69,13 +70,25 @@ class ConformanceRun:
         return self._target
 
     def client(self, credential_mode: str | None = None) -> GatewayClient:
-        client = self.target().client(credential_mode or self.auth().mode)
+        """A client with the run's credential mode and routes (probes pass their own mode)."""
+        if credential_mode is None:
+            client = self.target().client(self.auth().mode, self.routes())
+        else:
+            client = self.target().client(credential_mode, self._routes or Routes())
         self.clients.append(client)
         return client
 
+    def routes(self) -> Routes:
+        if self._routes is None:
+            self._routes = resolve_routes(self.target(), self.client("bearer"))
+            self.facts.endpoints["messages"] = self._routes.messages + (
+                " (?beta=true refused: the other tests use the bare path)" if self._routes.query_refused else "")
+        return self._routes
+
     def auth(self) -> AuthResolution:
         if self._auth is None:
-            self._auth = resolve_auth(self.target(), self.client("bearer"))
+            routes = self.routes()
+            self._auth = resolve_auth(self.target(), self.client("bearer"), routes)
             self.facts.auth = {
                 "mode": self._auth.mode,
                 "declared": list(self._auth.declared),
@@ -89,7 +102,7 @@ class ConformanceRun:
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
             self._endpoints = probe_endpoints(self.target(), self.client())
-            self.facts.endpoints = {
+            self.facts.endpoints |= {
                 "count_tokens": "served" if self._endpoints.count_tokens_served else f"not served ({self._endpoints.count_tokens_status})",
                 "models": ("not served" if not self._endpoints.models_served
                            else "served, " + ("authenticated" if self._endpoints.models_authenticated else "open without a credential")),
@@ -131,20 +144,23 @@ class ConformanceRun:
 
             report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript))]
 
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_sessionfinish(self, session, exitstatus) -> None:
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_sessionfinish(self, session, exitstatus):
+        # Before the other plugins: the document must exist when pytest-html asks for its summary.
         if self._target is not None:
             self._target.close()
-        if not self.results:
-            return
-        self.facts.duration_s = time.monotonic() - self._started
-        self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
-        self.facts.warnings = self._warnings()
-        self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids)
-        self.document = build_document(self.facts, self.rollup, self.redactor)
-        write_document(self.document, Path(self.config.report_dir) / "conformance.json")
-        if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        if self.results:
+            self.facts.duration_s = time.monotonic() - self._started
+            self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
+            self.facts.warnings = self._warnings()
+            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids)
+            self.document = build_document(self.facts, self.rollup, self.redactor)
+            write_document(self.document, Path(self.config.report_dir) / "conformance.json")
+        result = yield
+        # After them: others (syrupy) fold pytest's own status back in; the verdict policy has the last word.
+        if self.rollup is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = self.exit_status()
+        return result
 
     def exit_status(self) -> int:
         assert self.rollup is not None

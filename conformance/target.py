@@ -11,7 +11,7 @@ from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient
 from conformance.config import RunConfig
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceGateway
-from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PATH, captured_headers, count_tokens_body, message_body
+from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PATH, Routes, captured_headers, count_tokens_body, message_body
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
 
@@ -27,10 +27,10 @@ class Target:
     redactor: Redactor
     servers: list[BackgroundServer] = field(default_factory=list)
 
-    def client(self, credential_mode: str) -> GatewayClient:
+    def client(self, credential_mode: str, routes: Routes = Routes()) -> GatewayClient:
         return GatewayClient(
             self.gateway_url, self.config.token, credential_mode=credential_mode,
-            timeout_s=self.config.timeout_s, redactor=self.redactor,
+            timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes,
         )
 
     def close(self) -> None:
@@ -63,6 +63,17 @@ def start_target(config: RunConfig, redactor: Redactor) -> Target:
     return Target(config, gateway_url, upstream, upstream_url, redactor, servers)
 
 
+def resolve_routes(target: Target, client: GatewayClient) -> Routes:
+    for credentials in ("both", "bearer", "x-api-key"):
+        for path in (MESSAGES_PATH, MESSAGES_PATH.split("?")[0]):
+            status = probe_request(client, target, credentials, f"route probe: {path}", path).status
+            if status == 200:
+                if "?" in path:
+                    return Routes()
+                return Routes(path, COUNT_TOKENS_PATH.split("?")[0], query_refused=True)
+    return Routes()
+
+
 @dataclass(frozen=True)
 class AuthResolution:
     """How the run sends the credential and which header(s) the gateway reads (AUTH-1's declaration)."""
@@ -86,15 +97,18 @@ class AuthResolution:
         return "none works"
 
 
-def probe_request(client: GatewayClient, target: Target, credentials: str, label: str):
-    marker = target.upstream.scenario().marker if target.upstream else "conformance-scenario probe"
+def probe_marker(target: Target) -> str:
+    return target.upstream.scenario().marker if target.upstream else "conformance-scenario probe"
+
+
+def probe_request(client: GatewayClient, target: Target, credentials: str, label: str, path: str = MESSAGES_PATH):
     return client.send(
-        "POST", MESSAGES_PATH, headers=captured_headers("messages"),
-        body=message_body(target.config.model, marker), credentials=credentials, label=label,
+        "POST", path, headers=captured_headers("messages"),
+        body=message_body(target.config.model, probe_marker(target)), credentials=credentials, label=label,
     )
 
 
-def resolve_auth(target: Target, client: GatewayClient) -> AuthResolution:
+def resolve_auth(target: Target, client: GatewayClient, routes: Routes) -> AuthResolution:
     mode = target.config.auth
     if mode == "bearer":
         return AuthResolution("bearer", ("bearer",), "--auth")
@@ -103,7 +117,7 @@ def resolve_auth(target: Target, client: GatewayClient) -> AuthResolution:
     if mode == "both":
         return AuthResolution("both", ("bearer", "x-api-key"), "--auth")
     statuses = {
-        header: probe_request(client, target, header, f"auth probe: credential in {header} alone").status
+        header: probe_request(client, target, header, f"auth probe: credential in {header} alone", routes.messages).status
         for header in ("bearer", "x-api-key")
     }
     declared = tuple(h for h, status in statuses.items() if status == 200)
@@ -132,14 +146,8 @@ class Endpoints:
 
 
 def probe_endpoints(target: Target, client: GatewayClient) -> Endpoints:
-    marker = target.upstream.scenario().marker if target.upstream else "conformance-scenario probe"
-    count = client.send(
-        "POST", COUNT_TOKENS_PATH, headers=captured_headers("count_tokens"),
-        body=count_tokens_body(target.config.model, marker), label="probe: is count_tokens served?",
-    )
-    models = client.send("GET", DISCOVERY_PATH, headers=captured_headers("discovery"), label="probe: is /v1/models served?")
-    open_models = client.send(
-        "GET", DISCOVERY_PATH, headers=captured_headers("discovery"), credentials="none",
-        label="probe: does /v1/models need a credential?",
-    )
+    model = target.config.model
+    count = client.call("count_tokens", model, probe_marker(target), label="probe: is count_tokens served?")
+    models = client.get_models(label="probe: is /v1/models served?")
+    open_models = client.get_models(credentials="none", label="probe: does /v1/models need a credential?")
     return Endpoints(count.status, models.status, open_models.status)

@@ -32,6 +32,8 @@ class Fault:
 
     name = "none"
     description = "correct behaviour"
+    breaks: tuple[str, ...] = ()  # requirement IDs the suite must fail for this fault, and no others
+    breaks_everything = False  # the fault takes the whole gateway down: every tested requirement fails
 
     async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:
         """Answer before routing and authentication; None lets the gateway continue."""
@@ -68,6 +70,7 @@ def fault(cls: type[Fault]) -> type[Fault]:
 class QueryString404(Fault):
     name = "query-string-404"
     description = "routes on the full URL: ?beta=true gives 404"
+    breaks = ("PATH-2",)
 
     async def intercept(self, request, path, prefix):
         if request.url.query and path.startswith("/v1/messages"):
@@ -79,6 +82,7 @@ class QueryString404(Fault):
 class RedirectMessages(Fault):
     name = "redirect-messages"
     description = "answers POST /v1/messages with a same-origin 307 to /v1/messages/"
+    breaks = ("PATH-5",)
 
     async def intercept(self, request, path, prefix):
         if request.method == "POST" and request.url.path == f"{prefix}/v1/messages":
@@ -91,6 +95,7 @@ class RedirectMessages(Fault):
 class BearerOnly(Fault):
     name = "bearer-only"
     description = "reads the credential from Authorization: Bearer only"
+    breaks = ("AUTH-9",)
 
     def credentials(self, request):
         return _bearer(request)
@@ -100,6 +105,7 @@ class BearerOnly(Fault):
 class XApiKeyOnly(Fault):
     name = "x-api-key-only"
     description = "reads the credential from x-api-key only"
+    breaks = ("AUTH-9",)
 
     def credentials(self, request):
         return _api_key(request)
@@ -109,6 +115,7 @@ class XApiKeyOnly(Fault):
 class AnyCredential(Fault):
     name = "any-credential"
     description = "accepts any credential, or none"
+    breaks = ("AUTH-3",)
 
     def accepts(self, presented, is_valid):
         return True
@@ -118,6 +125,7 @@ class AnyCredential(Fault):
 class Html401(Fault):
     name = "html-401"
     description = "answers a bad credential with 401 and an HTML page"
+    breaks = ("ERR-2",)
 
     def unauthorized(self):
         return HTMLResponse("<html><body><h1>401 Authorization Required</h1></body></html>", status_code=401)
@@ -127,6 +135,7 @@ class Html401(Fault):
 class Plain401(Fault):
     name = "401-without-envelope"
     description = "answers a bad credential with 401 and a non-Anthropic JSON body"
+    breaks = ("ERR-2",)
 
     def unauthorized(self):
         return JSONResponse({"detail": "Unauthorized"}, status_code=401)
@@ -136,6 +145,7 @@ class Plain401(Fault):
 class Html404(Fault):
     name = "html-404"
     description = "answers unknown paths with 404 and an HTML page"
+    breaks = ("PATH-7", "ERR-2")
 
     def not_found(self, path):
         return HTMLResponse(f"<html><body><h1>404 Not Found</h1><p>{path}</p></body></html>", status_code=404)
@@ -145,6 +155,7 @@ class Html404(Fault):
 class NeverAnswers(Fault):
     name = "never-answers"
     description = "accepts connections and never answers"
+    breaks_everything = True
 
     async def intercept(self, request, path, prefix):
         await asyncio.sleep(3600)

@@ -8,14 +8,9 @@ import pytest
 
 from conformance.client import CLAUDE_CODE_VARIABLE, credential_headers
 from conformance.expect import answered, check, fail, not_applicable
-from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PATH, captured_headers, count_tokens_body, message_body
+from conformance.requests import ENDPOINTS, message_body
 
 WRONG_KEY = "cgc-wrong-" + secrets.token_hex(8)  # a credential no gateway issued
-
-
-def send_message(gateway, model, marker, credentials, label):
-    return gateway.send("POST", MESSAGES_PATH, headers=captured_headers("messages"), body=message_body(model, marker),
-                        credentials=credentials, label=label)
 
 
 @pytest.mark.req("AUTH-1")
@@ -24,7 +19,7 @@ def test_declared_credential_header_accepted(gateway, auth, model, marker):
         fail("AUTH-1", f"the valid key was refused in both headers (probe statuses {auth.probe_statuses})",
              "HTTP 200 with the valid key in Authorization: Bearer or in x-api-key")
     for header in auth.declared:
-        exchange = answered(send_message(gateway, model, marker, header, f"valid key in {header} alone"), "AUTH-1")
+        exchange = answered(gateway.call("messages", model, marker, credentials=header, label=f"valid key in {header} alone"), "AUTH-1")
         check(exchange.status == 200, "AUTH-1", f"valid key in {header} (the header this gateway reads) answered {exchange.summary()}",
               f"HTTP 200 with the valid key in {header}")
 
@@ -32,7 +27,7 @@ def test_declared_credential_header_accepted(gateway, auth, model, marker):
 @pytest.mark.req("AUTH-1")
 def test_same_key_in_both_headers_accepted(gateway, model, marker):
     # apiKeyHelper sends its value in both headers at once (connect#rotate-credentials-with-apikeyhelper).
-    exchange = answered(send_message(gateway, model, marker, "both", "same valid key in both headers"), "AUTH-1")
+    exchange = answered(gateway.call("messages", model, marker, credentials="both", label="same valid key in both headers"), "AUTH-1")
     check(exchange.status == 200, "AUTH-1", f"the same valid key in Authorization: Bearer and x-api-key answered {exchange.summary()}",
           "HTTP 200 when both headers carry the same valid key (what apiKeyHelper sends)")
 
@@ -40,7 +35,7 @@ def test_same_key_in_both_headers_accepted(gateway, model, marker):
 @pytest.mark.req("AUTH-9")
 @pytest.mark.parametrize("header", ["bearer", "x-api-key"])
 def test_credential_accepted_in_either_header_alone(gateway, model, marker, header):
-    exchange = answered(send_message(gateway, model, marker, header, f"valid key in {header} alone"), "AUTH-9")
+    exchange = answered(gateway.call("messages", model, marker, credentials=header, label=f"valid key in {header} alone"), "AUTH-9")
     check(exchange.status == 200, "AUTH-9",
           f"the valid key in {header} alone answered {exchange.summary()}: developers who set "
           f"{CLAUDE_CODE_VARIABLE[header]} are refused", f"HTTP 200 with the valid key in {header} alone")
@@ -49,11 +44,13 @@ def test_credential_accepted_in_either_header_alone(gateway, model, marker, head
 @pytest.mark.req("AUTH-2")
 @pytest.mark.parametrize("valid_in", ["bearer", "x-api-key"])
 def test_conflicting_credentials_resolved(gateway, auth, model, marker, valid_in):
+    # Both ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY set: both headers, different values (capture a2).
     if valid_in == "bearer":
         headers = credential_headers("both", gateway.token, other_key=WRONG_KEY)
     else:
         headers = credential_headers("both", WRONG_KEY, other_key=gateway.token)
-    exchange = answered(send_message(gateway, model, marker, headers, f"valid key in {valid_in}, another value in the other header"), "AUTH-2")
+    exchange = answered(gateway.post_messages(message_body(model, marker), credentials=headers,
+                                              label=f"valid key in {valid_in}, another value in the other header"), "AUTH-2")
     if exchange.status == 200:
         return
     observed = f"valid key in {valid_in} with a different value in the other header answered {exchange.summary()}"
@@ -64,25 +61,24 @@ def test_conflicting_credentials_resolved(gateway, auth, model, marker, valid_in
           "HTTP 200, or 401 only when the valid key sits in the header the gateway does not read")
 
 
-def _auth3_endpoints(endpoints):
-    return {
-        "messages": ("POST", MESSAGES_PATH, "messages", message_body, True, ""),
-        "count_tokens": ("POST", COUNT_TOKENS_PATH, "count_tokens", count_tokens_body, endpoints.count_tokens_served,
-                         "count_tokens is not served"),
-        "models": ("GET", DISCOVERY_PATH, "discovery", None, endpoints.models_authenticated,
-                   "/v1/models is not served" if not endpoints.models_served else "/v1/models is served without a credential (AUTH-4 allows it)"),
-    }
+def why_not_authenticated(endpoint, endpoints) -> str:
+    """Empty when AUTH-3 applies to the endpoint, else the reason it does not."""
+    if endpoint == "count_tokens" and not endpoints.count_tokens_served:
+        return "count_tokens is not served"
+    if endpoint == "models" and not endpoints.models_served:
+        return "/v1/models is not served"
+    if endpoint == "models" and not endpoints.models_authenticated:
+        return "/v1/models is served without a credential (AUTH-4 allows it)"
+    return ""
 
 
 @pytest.mark.req("AUTH-3")
 @pytest.mark.parametrize("credential", ["missing", "wrong"])
-@pytest.mark.parametrize("endpoint", ["messages", "count_tokens", "models"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_bad_credential_gets_401(gateway, auth, endpoints, model, marker, endpoint, credential):
-    method, path, headers, build, applies, why_not = _auth3_endpoints(endpoints)[endpoint]
-    if not applies:
-        not_applicable(why_not)
+    if reason := why_not_authenticated(endpoint, endpoints):
+        not_applicable(reason)
     credentials = "none" if credential == "missing" else credential_headers(auth.mode, WRONG_KEY)
-    exchange = answered(gateway.send(method, path, headers=captured_headers(headers), body=build(model, marker) if build else None,
-                                     credentials=credentials, label=f"{credential} credential"), "AUTH-3")
-    check(exchange.status == 401, "AUTH-3", f"{method} {path} with a {credential} credential answered {exchange.summary()}",
+    exchange = answered(gateway.call(endpoint, model, marker, credentials=credentials, label=f"{credential} credential"), "AUTH-3")
+    check(exchange.status == 401, "AUTH-3", f"{exchange.method} {exchange.url} with a {credential} credential answered {exchange.summary()}",
           "HTTP 401 (not 400, 403, 404, 5xx, and never 200)")

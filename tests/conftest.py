@@ -1,0 +1,110 @@
+"""Self-test helpers: run the suite the way a user does (a subprocess with documented options)
+against the reference gateway started as its own process, with or without a fault."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SUITE = REPO / "conformance" / "suite"
+GATEWAY_START_TIMEOUT_S = 15
+SUITE_RUN_TIMEOUT_S = 600  # bound on one suite run; a hung run fails the self-test instead of CI
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + GATEWAY_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"reference gateway exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"reference gateway did not listen on {port}")
+
+
+@dataclass
+class ExternalGateway:
+    url: str
+    upstream_port: int
+    token: str
+
+
+@contextlib.contextmanager
+def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "cgc-selftest-token") -> Iterator[ExternalGateway]:
+    """`python -m conformance.reference` in its own process, routed to a recording upstream port the suite will bind."""
+    port, upstream_port = free_port(), free_port()
+    args = [sys.executable, "-m", "conformance.reference", "--listen", f"127.0.0.1:{port}",
+            "--upstream", f"http://127.0.0.1:{upstream_port}", "--client-token-env", "GATEWAY_TOKEN"]
+    if prefix:
+        args += ["--prefix", prefix]
+    if fault:
+        args += ["--fault", fault]
+    process = subprocess.Popen(args, env={**os.environ, "GATEWAY_TOKEN": token}, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_port(port, process)
+        yield ExternalGateway(f"http://127.0.0.1:{port}{prefix}", upstream_port, token)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        if process.stderr:
+            process.stderr.close()
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    report_dir: Path
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return json.loads((self.report_dir / "conformance.json").read_text())
+
+    def requirements_with(self, status: str) -> list[str]:
+        return sorted(r["id"] for r in self.document["requirements"] if r["status"] == status)
+
+
+def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> SuiteRun:
+    """Run the conformance suite in a subprocess, as `pytest conformance/suite ...` from the checkout."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    environ.pop("GATEWAY_TOKEN", None)
+    if token is not None:
+        environ["GATEWAY_TOKEN"] = token
+    environ.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *args],
+        cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
+    )
+    return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir)
+
+
+def run_against(gateway: ExternalGateway, report_dir: Path, *args: str) -> SuiteRun:
+    return run_suite(report_dir, "--gateway-url", gateway.url, "--upstream-listen", f"127.0.0.1:{gateway.upstream_port}",
+                     *args, token=gateway.token)
+
+
+@pytest.fixture(scope="session")
+def reference_run(tmp_path_factory) -> SuiteRun:
+    """The default main job: no --gateway-url, the bundled reference gateway."""
+    return run_suite(tmp_path_factory.mktemp("reference"))
