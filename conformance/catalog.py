@@ -25,10 +25,12 @@ class Requirement:
     severity: str
     impact: str = ""
     applies_when: str = ""
+    condition: str = "declared"  # declared: the run says whether it applies; probed: the tests find out
 
     @property
-    def conditional(self) -> bool:
-        return bool(self.applies_when)
+    def needs_declaration(self) -> bool:
+        """A conditional requirement that stays not_applicable unless the run declares its condition."""
+        return bool(self.applies_when) and self.condition == "declared"
 
 
 class UnknownRequirement(KeyError):

@@ -107,6 +107,7 @@ class ConformanceRun:
                 "models": ("not served" if not self._endpoints.models_served
                            else "served, " + ("authenticated" if self._endpoints.models_authenticated else "open without a credential")),
             }
+            self.facts.measurements["HEAD /api/hello start-up probe (PATH-6, informative)"] = self._endpoints.startup_probe
         return self._endpoints
 
     # ---- pytest hooks

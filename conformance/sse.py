@@ -46,6 +46,7 @@ class SSEParser:
     comments: list[SSEComment] = field(default_factory=list)
     _pending: bytes = b""
     _pending_cr: bool = False  # the last chunk ended in CR: a following LF belongs to it
+    _cr_line_item: SSEEvent | SSEComment | None = None  # what that CR-ended line produced, to give it the LF
     _raw: bytearray = field(default_factory=bytearray)
     _event: str = ""
     _data: list[str] = field(default_factory=list)
@@ -54,7 +55,10 @@ class SSEParser:
     def feed(self, chunk: bytes, received_at: float) -> list[SSEEvent | SSEComment]:
         out: list[SSEEvent | SSEComment] = []
         if self._pending_cr and chunk.startswith(b"\n"):
-            self._raw += b"\n"
+            if self._cr_line_item is not None:
+                self._cr_line_item.raw += b"\n"
+            else:
+                self._raw += b"\n"
             chunk = chunk[1:]
         self._pending_cr = False
         buf = self._pending + chunk
@@ -73,6 +77,7 @@ class SSEParser:
                 item = self._line(line, buf[start:end], received_at)
                 if item is not None:
                     out.append(item)
+                self._cr_line_item = item if isinstance(item, SSEEvent) or (item is not None and not self._raw) else None
                 start = i = end
                 continue
             i += 1

@@ -15,7 +15,9 @@ from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PAT
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
 
-NOT_SERVED_STATUSES = (404, 501)  # an optional endpoint the gateway does not implement (TOK-3, PATH-3/4)
+NOT_SERVED_STATUSES = (404, 501)
+# PATH-6 advice: answer the connection-warming HEAD within a few seconds (any status is fine).
+STARTUP_PROBE_DEADLINE_S = 5.0  # an optional endpoint the gateway does not implement (TOK-3, PATH-3/4)
 
 
 @dataclass
@@ -131,6 +133,7 @@ class Endpoints:
     count_tokens_status: int | None
     models_status: int | None
     models_status_without_credential: int | None
+    startup_probe: str = ""  # HEAD {base}/api/hello, reported only (PATH-6 is informative)
 
     @property
     def count_tokens_served(self) -> bool:
@@ -150,4 +153,7 @@ def probe_endpoints(target: Target, client: GatewayClient) -> Endpoints:
     count = client.call("count_tokens", model, probe_marker(target), label="probe: is count_tokens served?")
     models = client.get_models(label="probe: is /v1/models served?")
     open_models = client.get_models(credentials="none", label="probe: does /v1/models need a credential?")
-    return Endpoints(count.status, models.status, open_models.status)
+    hello = client.send("HEAD", "/api/hello", deadline_s=STARTUP_PROBE_DEADLINE_S, label="start-up probe (PATH-6, informative)")
+    hello_result = (f"HTTP {hello.status} in {hello.elapsed_s:.3f} s" if hello.status is not None
+                    else f"no answer ({hello.error})")
+    return Endpoints(count.status, models.status, open_models.status, hello_result)

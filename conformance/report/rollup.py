@@ -70,7 +70,7 @@ class Rollup:
 
 def requirement_status(requirement: Requirement, tests: list[TestResult], tested_ids: set[str]) -> tuple[str, str]:
     if not tests:
-        if requirement.conditional:
+        if requirement.needs_declaration:
             return NOT_APPLICABLE, f"applies only when {requirement.applies_when}; this run does not declare that"
         if requirement.id in tested_ids:
             return NOT_RUN, "its tests were not selected in this run"

@@ -1,0 +1,63 @@
+"""The requirement catalogue: well-formed, in step with the protocol contract, and used by the suite."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from conformance.catalog import Catalog, Requirement, UnknownRequirement, catalog
+from tests.conftest import REPO, SUITE
+
+SPEC = REPO.parent / "shared" / "spec" / "protocol-contract.md"
+SECTIONS_A_TO_J = ("PATH", "AUTH", "SSE", "MSG", "HDR", "BODY", "DISC", "TOK", "ERR", "ATTR")
+
+
+def spec_levels() -> dict[str, str]:
+    """Requirement ID -> level, read from the spec's headings and its feature table."""
+    text = SPEC.read_text(encoding="utf-8")
+    levels = {m[0]: m[1] for m in re.findall(r"^\*\*([A-Z]+-\d+) · ((?:MUST|SHOULD|MAY|informative)[^·]*?) ·", text, re.M)}
+    levels |= {m[0]: m[1] for m in re.findall(r"^\| ([A-Z]+-\d+) \((MUST|SHOULD|MAY)\) \|", text, re.M)}
+    return {rid: level for rid, level in levels.items() if rid.split("-")[0] in SECTIONS_A_TO_J}
+
+
+@pytest.mark.skipif(not SPEC.exists(), reason=f"the protocol contract is not beside the checkout ({SPEC})")
+def test_catalogue_holds_every_must_and_should_of_sections_a_to_j_at_the_spec_level():
+    expected = {rid: level.split()[0] for rid, level in spec_levels().items() if level.startswith(("MUST", "SHOULD"))}
+    assert {r.id: r.level for r in catalog()} == expected
+
+
+def test_ids_are_unique_and_fields_complete():
+    for r in catalog():
+        assert r.title and r.first_fix and r.source.startswith("http"), r.id
+
+
+def test_duplicate_ids_are_refused():
+    r = catalog()["PATH-1"]
+    with pytest.raises(ValueError, match="duplicate"):
+        Catalog((r, r))
+
+
+def test_unknown_id_lookup_raises():
+    with pytest.raises(UnknownRequirement):
+        catalog()["NOPE-1"]
+
+
+def test_bad_level_is_refused():
+    with pytest.raises(ValueError):
+        Catalog((Requirement("X-1", "MAYBE", "paths", "t", "http://s", "f", "breaks"),))
+
+
+def suite_requirement_ids() -> set[str]:
+    ids = set()
+    for module in Path(SUITE).glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "req":
+                ids |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+    return ids
+
+
+def test_every_requirement_named_by_the_suite_is_in_the_catalogue():
+    assert suite_requirement_ids() <= {r.id for r in catalog()}

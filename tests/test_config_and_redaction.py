@@ -1,0 +1,52 @@
+"""RunConfig from options and environment; redaction of credentials."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.client import Exchange, render_exchange
+from conformance.config import ConfigError, build_config
+from conformance.redaction import Redactor
+
+
+def test_token_comes_from_the_named_environment_variable_and_never_from_repr():
+    config = build_config(gateway_url="https://gw.example.com/anthropic/", token_env="MY_TOKEN", environ={"MY_TOKEN": "s3cret"})
+    assert config.token == "s3cret" and config.gateway_url == "https://gw.example.com/anthropic"
+    assert "s3cret" not in repr(config)
+
+
+def test_missing_token_for_a_real_gateway_is_a_usage_error_naming_the_variable():
+    with pytest.raises(ConfigError, match="GATEWAY_TOKEN"):
+        build_config(gateway_url="https://gw.example.com", environ={})
+
+
+def test_reference_gateway_makes_up_a_token_when_none_is_set():
+    assert build_config(gateway_url=None, environ={}).token.startswith("cgc-")
+
+
+@pytest.mark.parametrize("kwargs", [{"auth": "cookie"}, {"upstream_mode": "mock"}, {"fail_on": "may"},
+                                    {"upstream_listen": "8080"}, {"timeout_s": 0}])
+def test_bad_option_values_are_refused(kwargs):
+    with pytest.raises(ConfigError):
+        build_config(gateway_url=None, environ={}, **kwargs)
+
+
+def test_live_mode_needs_a_gateway_url():
+    with pytest.raises(ConfigError, match="--gateway-url"):
+        build_config(gateway_url=None, upstream_mode="live", environ={})
+
+
+def test_redactor_replaces_every_secret_longest_first():
+    redactor = Redactor()
+    redactor.add("abc", "SHORT")
+    redactor.add("abcdef", "LONG")
+    assert redactor.redact("x abcdef y abc") == "x <LONG> y <SHORT>"
+
+
+def test_rendered_exchange_never_shows_the_token():
+    exchange = Exchange("t", "POST", "http://gw/v1/messages", [("Authorization", "Bearer tok-123"), ("x-api-key", "tok-123")],
+                        b'{"echo":"tok-123"}', 0.0, status=401, chunks=[(0.1, b"bad key tok-123")])
+    redactor = Redactor()
+    redactor.add("tok-123", "GATEWAY_TOKEN")
+    text = render_exchange(exchange, redactor)
+    assert "tok-123" not in text and "<GATEWAY_TOKEN>" in text

@@ -1,0 +1,94 @@
+"""The suite as users run it: the default main job, the documented options, the reports, and secrecy."""
+
+from __future__ import annotations
+
+import json
+import socket
+import xml.etree.ElementTree as ET
+
+import jsonschema
+
+from conformance.resources import schema
+from conformance.serving import BackgroundServer
+from conformance.upstream import RecordingUpstream
+from tests.conftest import reference_gateway, run_against, run_suite
+
+
+def test_default_run_uses_the_reference_gateway_and_writes_three_reports(reference_run):
+    assert reference_run.returncode == 0, reference_run.stdout[-2000:]
+    document = reference_run.document
+    jsonschema.validate(document, schema("report"))
+    assert document["gateway"]["reference"] is True and document["verdict"] in ("conformant", "incomplete")
+    assert document["coverage"]["tested"] > 0 and document["coverage"]["total"] == len(document["requirements"])
+    html = (reference_run.report_dir / "conformance.html").read_text()
+    assert 'id="cgc-verdict"' in html and 'id="cgc-matrix"' in html and "<script src=" not in html
+    properties = ET.parse(reference_run.report_dir / "junit.xml").getroot().iter("property")
+    assert {"PATH-1", "AUTH-3"} <= {p.get("value") for p in properties if p.get("name") == "requirement"}
+    assert "Verdict:" in reference_run.stdout and "coverage" in reference_run.stdout
+
+
+def test_distinctive_token_appears_in_no_report_file_and_no_output(tmp_path):
+    token = "cgc-leak-canary-7f3a9e2b41d8c605"
+    with reference_gateway("html-401", token=token) as gateway:
+        run = run_against(gateway, tmp_path / "reports")
+    assert run.returncode == 0 and run.requirements_with("failed") == ["ERR-2"]  # failures carry transcripts
+    assert any(t["transcript"] for t in run.document["tests"])
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert token not in path.read_text(errors="replace"), path
+    assert token not in run.stdout + run.stderr
+
+
+def test_gateway_with_a_path_prefix_passes_like_the_reference(tmp_path, reference_run):
+    with reference_gateway(prefix="/anthropic") as gateway:
+        run = run_against(gateway, tmp_path)
+    assert run.returncode == 0, run.stdout[-2000:]
+    assert run.requirements_with("passed") == reference_run.requirements_with("passed")
+    assert run.document["gateway"]["auth"]["anthropic_base_url"].endswith("/anthropic")
+
+
+def test_live_mode_skips_upstream_tests_with_the_reason_and_is_incomplete(tmp_path):
+    with reference_gateway() as gateway, BackgroundServer(RecordingUpstream(), port=gateway.upstream_port):
+        run = run_suite(tmp_path, "--gateway-url", gateway.url, "--upstream", "live", token=gateway.token)
+    assert run.returncode == 0, run.stdout[-2000:]
+    skipped = [t for t in run.document["tests"] if t["outcome"] == "skipped"]
+    assert skipped and all("--upstream live" in t["message"] for t in skipped)
+    assert run.document["verdict"] == "incomplete" and run.document["upstream_mode"] == "live"
+
+
+def test_fail_on_should_turns_a_should_failure_into_a_failing_exit(tmp_path):
+    with reference_gateway("bearer-only") as gateway:
+        default = run_against(gateway, tmp_path / "must")
+        strict = run_against(gateway, tmp_path / "should", "--fail-on", "should")
+    assert default.returncode == 0 and strict.returncode == 1
+    assert default.requirements_with("failed") == strict.requirements_with("failed") == ["AUTH-9"]
+
+
+def test_auth_auto_reports_the_claude_code_variable_to_set(tmp_path):
+    with reference_gateway("x-api-key-only") as gateway:
+        run = run_against(gateway, tmp_path)
+    auth = run.document["gateway"]["auth"]
+    assert auth["declared"] == ["x-api-key"] and auth["claude_code_variable"] == "ANTHROPIC_API_KEY"
+    assert auth["found_by"] == "probing" and "ANTHROPIC_API_KEY" in run.stdout
+
+
+def test_declaring_a_header_the_gateway_does_not_read_fails_auth_1(tmp_path):
+    with reference_gateway("x-api-key-only") as gateway:
+        run = run_against(gateway, tmp_path, "--auth", "bearer")
+    assert "AUTH-1" in run.requirements_with("failed") and run.returncode == 1
+
+
+def test_missing_token_variable_is_a_usage_error_that_names_it(tmp_path):
+    run = run_suite(tmp_path, "--gateway-url", "http://127.0.0.1:9", "--gateway-token-env", "NO_SUCH_TOKEN_VAR")
+    assert run.returncode == 4 and "NO_SUCH_TOKEN_VAR" in run.stderr
+
+
+def test_recording_upstream_that_cannot_bind_is_a_suite_error_not_a_gateway_failure(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = run_suite(tmp_path, "--upstream-listen", f"127.0.0.1:{port}")
+    assert run.returncode == 3, run.stdout[-2000:]
+    assert run.requirements_with("failed") == [] and run.requirements_with("error")
+    assert "cannot listen" in json.dumps(run.document["tests"])
