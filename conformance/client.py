@@ -108,6 +108,24 @@ class Exchange:
         return f"HTTP {self.status} {self.content_type or '(no content-type)'}, body {text!r}{more}{note}"
 
 
+@dataclass
+class StallGuard:
+    """Shared by every client of a run: once the gateway has let several requests in a row time out,
+    later requests fail at once with that reason, so a dead gateway costs a few timeouts, not one per test."""
+
+    limit: int = 3
+    consecutive_timeouts: int = 0
+
+    @property
+    def gave_up(self) -> bool:
+        return self.consecutive_timeouts >= self.limit
+
+    def record(self, exchange: "Exchange") -> None:
+        # Only "no response at all" counts: a stream that stalls after its headers is that test's finding.
+        timed_out = exchange.status is None and (exchange.error or "").startswith("timed out")
+        self.consecutive_timeouts = self.consecutive_timeouts + 1 if timed_out else 0
+
+
 class GatewayClient:
     """Sends Claude-Code-shaped requests to the gateway and records each exchange."""
 
@@ -121,6 +139,7 @@ class GatewayClient:
         redactor: Redactor,
         extra_headers: Iterable[tuple[str, str]] = (),
         routes: Routes = Routes(),
+        stall_guard: StallGuard | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -129,6 +148,7 @@ class GatewayClient:
         self.redactor = redactor
         self.extra_headers = list(extra_headers)
         self.routes = routes
+        self.stall_guard = stall_guard or StallGuard()
         self.exchanges: list[Exchange] = []
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)))
 
@@ -164,6 +184,11 @@ class GatewayClient:
         request_headers = [*headers, *credentials, *self.extra_headers]
         exchange = Exchange(label or f"{method} {path}", method, self.url(path), request_headers, content, time.monotonic())
         self.exchanges.append(exchange)
+        if self.stall_guard.gave_up:
+            exchange.error = (f"not sent: the gateway gave no response to the last {self.stall_guard.consecutive_timeouts} "
+                              f"requests (each waited {self.timeout_s:g} s)")
+            exchange.finished_at = time.monotonic()
+            return exchange
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
         http = httpx.Client(timeout=self._http.timeout) if fresh_connection else self._http
         try:
@@ -189,6 +214,7 @@ class GatewayClient:
             exchange.finished_at = time.monotonic()
             if fresh_connection:
                 http.close()
+        self.stall_guard.record(exchange)
         return exchange
 
     # ---- Claude Code's requests: its paths (Routes) and captured headers unless the test passes others

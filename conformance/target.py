@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient
+from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient, StallGuard
 from conformance.config import RunConfig
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceGateway
@@ -28,11 +28,12 @@ class Target:
     upstream_url: str | None
     redactor: Redactor
     servers: list[BackgroundServer] = field(default_factory=list)
+    stall_guard: StallGuard = field(default_factory=StallGuard)
 
     def client(self, credential_mode: str, routes: Routes = Routes()) -> GatewayClient:
         return GatewayClient(
             self.gateway_url, self.config.token, credential_mode=credential_mode,
-            timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes,
+            timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes, stall_guard=self.stall_guard,
         )
 
     def close(self) -> None:
