@@ -150,6 +150,12 @@ def upstream(target: Target) -> RecordingUpstream:
     return target.upstream
 
 
+@pytest.fixture(scope="session")
+def measurements(request: pytest.FixtureRequest) -> dict:
+    """Figures a test measured, shown under "What was tested" in every report."""
+    return _run(request).facts.measurements
+
+
 @pytest.fixture
 def model(run_config: RunConfig) -> str:
     return run_config.model

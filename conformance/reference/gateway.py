@@ -80,21 +80,21 @@ class ReferenceGateway:
         headers.append((b"x-api-key", self.upstream_key.encode()))
         query = request.url.query
         url = self.upstream_url + path + (f"?{query}" if query else "")
-        body = await request.body()
+        body = self.fault.request_body(await request.body())
         upstream_request = self.http.build_request(request.method, url, headers=headers, content=body)
         try:
             upstream = await self.http.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
             return error_response(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
         response = StreamingResponse(
-            self.fault.relay(self._relay(upstream)),
+            self.fault.relay(self._relay(upstream), upstream.headers),
             status_code=upstream.status_code,
             background=BackgroundTask(upstream.aclose),
         )
         # raw_headers keeps repeated headers and the upstream's order.
-        response.raw_headers = [
-            (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
-        ]
+        response.raw_headers = self.fault.response_headers(
+            [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP], upstream.headers
+        )
         return response
 
     @staticmethod

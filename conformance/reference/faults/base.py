@@ -1,0 +1,82 @@
+"""The Fault base class (the correct behaviour, as hooks) and the registry of named faults."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+
+def bearer_values(request: Request) -> list[str]:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return [value.strip()] if scheme.lower() == "bearer" and value.strip() else []
+
+
+def api_key_values(request: Request) -> list[str]:
+    return [request.headers["x-api-key"]] if request.headers.get("x-api-key") else []
+
+
+def envelope(status: int, error_type: str, message: str) -> JSONResponse:
+    return JSONResponse({"type": "error", "error": {"type": error_type, "message": message}}, status_code=status)
+
+
+class Fault:
+    """The correct behaviour; subclasses change one thing."""
+
+    name = "none"
+    description = "correct behaviour"
+    breaks: tuple[str, ...] = ()  # requirement IDs the suite must fail for this fault, and no others
+    breaks_everything = False  # the fault takes the whole gateway down: every tested requirement fails
+    # Correct but unusual behaviour that must pass everything (other chunking, compression, ...).
+    variant = False
+    # A fault that stalls: self-tests run it with this --timeout so the stalls end quickly.
+    self_test_timeout: float | None = None
+
+    async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:
+        """Answer before routing and authentication; None lets the gateway continue."""
+        return None
+
+    def credentials(self, request: Request) -> list[str]:
+        """The credential values the gateway reads: Authorization: Bearer and x-api-key (AUTH-1, AUTH-9)."""
+        return bearer_values(request) + api_key_values(request)
+
+    def accepts(self, presented: list[str], is_valid: Callable[[str], bool]) -> bool:
+        """Valid if any presented value is (AUTH-2: both headers with different values)."""
+        return any(is_valid(value) for value in presented)
+
+    def unauthorized(self) -> Response:
+        return envelope(401, "authentication_error", "invalid or missing gateway credential")
+
+    def not_found(self, path: str) -> Response:
+        return envelope(404, "not_found_error", f"no such endpoint: {path}")
+
+    def request_body(self, body: bytes) -> bytes:
+        """The body sent upstream (default: the client's bytes, unchanged)."""
+        return body
+
+    def response_headers(self, headers: list[tuple[bytes, bytes]], upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
+        return headers
+
+    async def relay(self, chunks: AsyncIterator[bytes], upstream: httpx.Headers) -> AsyncIterator[bytes]:
+        """The response body, chunk by chunk as it arrives (default: unchanged)."""
+        async for chunk in chunks:
+            yield chunk
+
+
+FAULTS: dict[str, type[Fault]] = {}
+
+
+def fault(cls: type[Fault]) -> type[Fault]:
+    FAULTS[cls.name] = cls
+    return cls
+
+
+def get_fault(name: str | None) -> Fault:
+    if not name or name == Fault.name:
+        return Fault()
+    try:
+        return FAULTS[name]()
+    except KeyError:
+        raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}") from None

@@ -1,0 +1,107 @@
+"""Faults in paths, authentication and gateway-made errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from conformance.reference.faults.base import Fault, api_key_values, bearer_values, fault
+
+
+@fault
+class QueryString404(Fault):
+    name = "query-string-404"
+    description = "routes on the full URL: ?beta=true gives 404"
+    breaks = ("PATH-2",)
+
+    async def intercept(self, request, path, prefix):
+        if request.url.query and path.startswith("/v1/messages"):
+            return self.not_found(path + "?" + request.url.query)
+        return None
+
+
+@fault
+class RedirectMessages(Fault):
+    name = "redirect-messages"
+    description = "answers POST /v1/messages with a same-origin 307 to /v1/messages/"
+    breaks = ("PATH-5",)
+
+    async def intercept(self, request, path, prefix):
+        if request.method == "POST" and request.url.path == f"{prefix}/v1/messages":
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"{prefix}/v1/messages/{query}", status_code=307)
+        return None
+
+
+@fault
+class BearerOnly(Fault):
+    name = "bearer-only"
+    description = "reads the credential from Authorization: Bearer only"
+    breaks = ("AUTH-9",)
+
+    def credentials(self, request):
+        return bearer_values(request)
+
+
+@fault
+class XApiKeyOnly(Fault):
+    name = "x-api-key-only"
+    description = "reads the credential from x-api-key only"
+    breaks = ("AUTH-9",)
+
+    def credentials(self, request):
+        return api_key_values(request)
+
+
+@fault
+class AnyCredential(Fault):
+    name = "any-credential"
+    description = "accepts any credential, or none"
+    breaks = ("AUTH-3",)
+
+    def accepts(self, presented, is_valid):
+        return True
+
+
+@fault
+class Html401(Fault):
+    name = "html-401"
+    description = "answers a bad credential with 401 and an HTML page"
+    breaks = ("ERR-2",)
+
+    def unauthorized(self):
+        return HTMLResponse("<html><body><h1>401 Authorization Required</h1></body></html>", status_code=401)
+
+
+@fault
+class Plain401(Fault):
+    name = "401-without-envelope"
+    description = "answers a bad credential with 401 and a non-Anthropic JSON body"
+    breaks = ("ERR-2",)
+
+    def unauthorized(self):
+        return JSONResponse({"detail": "Unauthorized"}, status_code=401)
+
+
+@fault
+class Html404(Fault):
+    name = "html-404"
+    description = "answers unknown paths with 404 and an HTML page"
+    breaks = ("PATH-7", "ERR-2")
+
+    def not_found(self, path):
+        return HTMLResponse(f"<html><body><h1>404 Not Found</h1><p>{path}</p></body></html>", status_code=404)
+
+
+@fault
+class NeverAnswers(Fault):
+    name = "never-answers"
+    description = "accepts connections and never answers"
+    breaks_everything = True
+
+    async def intercept(self, request, path, prefix):
+        await asyncio.sleep(3600)
+        return None
+
+
