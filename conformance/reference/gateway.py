@@ -69,7 +69,8 @@ class ReferenceGateway:
             return self.fault.not_found(path)
         if not self.authenticated(request):
             return self.fault.unauthorized()
-        return await self.forward(request, path)
+        answered = await self.fault.after_auth(request, path)
+        return answered if answered is not None else await self.forward(request, path)
 
     async def forward(self, request: Request, path: str) -> Response:
         assert self.http is not None
@@ -79,7 +80,7 @@ class ReferenceGateway:
         ]
         headers.append((b"x-api-key", self.upstream_key.encode()))
         query = request.url.query
-        url = self.upstream_url + path + (f"?{query}" if query else "")
+        url = self.upstream_url + self.fault.upstream_path(path) + (f"?{query}" if query else "")
         body = self.fault.request_body(await request.body())
         upstream_request = self.http.build_request(request.method, url, headers=headers, content=body)
         try:

@@ -38,6 +38,14 @@ class Fault:
         """Answer before routing and authentication; None lets the gateway continue."""
         return None
 
+    async def after_auth(self, request: Request, path: str) -> Response | None:
+        """Answer an authenticated request without forwarding it; None forwards it."""
+        return None
+
+    def upstream_path(self, path: str) -> str:
+        """The upstream path a request is forwarded to (default: the same)."""
+        return path
+
     def credentials(self, request: Request) -> list[str]:
         """The credential values the gateway reads: Authorization: Bearer and x-api-key (AUTH-1, AUTH-9)."""
         return bearer_values(request) + api_key_values(request)
