@@ -12,7 +12,8 @@ from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
 from conformance.session import NEEDS_RECORDER, ConformanceRun, evidence_key
 from conformance.target import AuthResolution, Endpoints, Routes, Target
-from conformance.upstream import RecordingUpstream
+from conformance.evidence import Notes, TestUpstream
+from conformance.upstream.streams import message_script
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 run_key = pytest.StashKey[ConformanceRun]()
@@ -143,11 +144,22 @@ def gateway(request: pytest.FixtureRequest, target: Target, auth: AuthResolution
 
 
 @pytest.fixture
-def upstream(target: Target) -> RecordingUpstream:
-    """The recording upstream; tests that need it skip in --upstream live."""
+def upstream(request: pytest.FixtureRequest, target: Target) -> TestUpstream:
+    """The recording upstream, seen through this test's scenarios; tests that need it skip in --upstream live.
+    What reached the upstream for the test's scenarios becomes part of its evidence."""
     if target.upstream is None:
         pytest.skip(NEEDS_RECORDER)
-    return target.upstream
+    view = TestUpstream(target.upstream, target.redactor)
+    request.node.stash.setdefault(evidence_key, []).append(view)
+    return view
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> Notes:
+    """Free-form evidence a test adds to its report row (e.g. sent and received values side by side)."""
+    notes = Notes()
+    request.node.stash.setdefault(evidence_key, []).append(notes)
+    return notes
 
 
 @pytest.fixture(scope="session")
@@ -168,3 +180,12 @@ def marker(target: Target) -> str:
     if target.upstream is None:
         return "conformance-scenario live"
     return target.upstream.scenario().marker
+
+
+@pytest.fixture
+def json_marker(target: Target) -> str:
+    """Like `marker`, but the recording upstream answers every request with a JSON Message, even one with
+    stream: true, for tests that judge the request and not the stream."""
+    if target.upstream is None:
+        return "conformance-scenario live"
+    return target.upstream.scenario(message_script("complete_blocks")).marker

@@ -5,7 +5,7 @@ Credential and transport headers are dropped (the suite adds its own); every "<r
 string is filled with realistic text of exactly N characters (prose, code, XML-like tags, non-ASCII),
 so replayed bodies have the recorded size and the kinds of content that trip body inspection.
 
-    python scripts/export_capture_fixtures.py [CAPTURE_DIR]
+    python scripts/export_capture_fixtures.py [CAPTURE_DIR ...]   (first folder that has a scenario wins)
 """
 
 from __future__ import annotations
@@ -51,13 +51,17 @@ def unredact(value: Any) -> Any:
     return value
 
 
-def export(captures: Path) -> None:
+def export(capture_dirs: list[Path]) -> None:
+    """Export each selected request from the first capture folder that has its scenario."""
     OUT.mkdir(parents=True, exist_ok=True)
     for name, scenario, path, index in SELECTION:
+        captures = next(d for d in capture_dirs if (d / f"{scenario}.json").exists())
         requests = [r for r in json.loads((captures / f"{scenario}.json").read_text()) if r["path"] == path]
         request = requests[index]
         fixture = {
-            "source": f"Claude Code capture {scenario} (request {index + 1} to {path}); redacted strings filled to their recorded length",
+            "source": f"Claude Code 2.1.331, scenario {scenario} "
+                      f"({'shared/claude-code-capture' if captures == DEFAULT_CAPTURES else 'recorded by scripts/record_claude_code.py'}), "
+                      f"request {index + 1} to {path}; redacted strings filled to their recorded length",
             "method": request["method"],
             "path": request["raw_path"],
             "headers": [[k, v] for k, v in request["headers"] if k.lower() not in DROPPED_HEADERS],
@@ -68,4 +72,4 @@ def export(captures: Path) -> None:
 
 
 if __name__ == "__main__":
-    export(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CAPTURES)
+    export([Path(arg) for arg in sys.argv[1:]] or [DEFAULT_CAPTURES])

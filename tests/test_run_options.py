@@ -13,6 +13,9 @@ from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
 from tests.conftest import reference_gateway, run_against, run_suite
 
+# Option tests that are not about streaming leave its seconds-long scripted streams out.
+NO_STREAMING = ("-m", "not streaming")
+
 
 def test_default_run_uses_the_reference_gateway_and_writes_three_reports(reference_run):
     assert reference_run.returncode == 0, reference_run.stdout[-2000:]
@@ -56,17 +59,32 @@ def test_live_mode_skips_upstream_tests_with_the_reason_and_is_incomplete(tmp_pa
     assert run.document["verdict"] == "incomplete" and run.document["upstream_mode"] == "live"
 
 
+def test_forwarded_client_credential_is_reported(tmp_path):
+    with reference_gateway("forward-client-token") as gateway:
+        run = run_against(gateway, tmp_path, *NO_STREAMING)
+    assert run.returncode == 0 and run.requirements_with("failed") == []
+    assert any("forwarded the client's own credential" in w for w in run.document["warnings"])
+    assert run.document["measurements"]["client credential forwarded to the upstream"].startswith("yes")
+
+
+def test_deselected_areas_are_reported_as_not_run(tmp_path):
+    run = run_suite(tmp_path, "-m", "auth")
+    statuses = {r["id"]: r["status"] for r in run.document["requirements"]}
+    assert statuses["AUTH-3"] == "passed" and statuses["SSE-1"] == "not_run" and statuses["PATH-1"] == "not_run"
+    assert run.document["verdict"] == "incomplete" and run.returncode == 0
+
+
 def test_fail_on_should_turns_a_should_failure_into_a_failing_exit(tmp_path):
     with reference_gateway("bearer-only") as gateway:
-        default = run_against(gateway, tmp_path / "must")
-        strict = run_against(gateway, tmp_path / "should", "--fail-on", "should")
+        default = run_against(gateway, tmp_path / "must", *NO_STREAMING)
+        strict = run_against(gateway, tmp_path / "should", "--fail-on", "should", *NO_STREAMING)
     assert default.returncode == 0 and strict.returncode == 1
     assert default.requirements_with("failed") == strict.requirements_with("failed") == ["AUTH-9"]
 
 
 def test_auth_auto_reports_the_claude_code_variable_to_set(tmp_path):
     with reference_gateway("x-api-key-only") as gateway:
-        run = run_against(gateway, tmp_path)
+        run = run_against(gateway, tmp_path, *NO_STREAMING)
     auth = run.document["gateway"]["auth"]
     assert auth["declared"] == ["x-api-key"] and auth["claude_code_variable"] == "ANTHROPIC_API_KEY"
     assert auth["found_by"] == "probing" and "ANTHROPIC_API_KEY" in run.stdout
@@ -74,7 +92,7 @@ def test_auth_auto_reports_the_claude_code_variable_to_set(tmp_path):
 
 def test_declaring_a_header_the_gateway_does_not_read_fails_auth_1(tmp_path):
     with reference_gateway("x-api-key-only") as gateway:
-        run = run_against(gateway, tmp_path, "--auth", "bearer")
+        run = run_against(gateway, tmp_path, "--auth", "bearer", *NO_STREAMING)
     assert "AUTH-1" in run.requirements_with("failed") and run.returncode == 1
 
 
@@ -88,7 +106,7 @@ def test_recording_upstream_that_cannot_bind_is_a_suite_error_not_a_gateway_fail
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = run_suite(tmp_path, "--upstream-listen", f"127.0.0.1:{port}")
+        run = run_suite(tmp_path, "--upstream-listen", f"127.0.0.1:{port}", *NO_STREAMING)
     assert run.returncode == 3, run.stdout[-2000:]
     assert run.requirements_with("failed") == [] and run.requirements_with("error")
     assert "cannot listen" in json.dumps(run.document["tests"])

@@ -78,7 +78,7 @@ class ReferenceGateway:
             (k, v) for k, v in request.headers.raw
             if k.decode("latin-1").lower() not in HOP_BY_HOP | CREDENTIAL_HEADERS
         ]
-        headers.append((b"x-api-key", self.upstream_key.encode()))
+        headers = self.fault.upstream_headers(headers) + [(b"x-api-key", self.upstream_key.encode())]
         query = request.url.query
         url = self.upstream_url + self.fault.upstream_path(path) + (f"?{query}" if query else "")
         body = self.fault.request_body(await request.body())
@@ -88,13 +88,13 @@ class ReferenceGateway:
         except httpx.HTTPError as exc:
             return error_response(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
         response = StreamingResponse(
-            self.fault.relay(self._relay(upstream), upstream.headers),
-            status_code=upstream.status_code,
+            self.fault.relay(self._relay(upstream), upstream),
+            status_code=self.fault.response_status(upstream),
             background=BackgroundTask(upstream.aclose),
         )
         # raw_headers keeps repeated headers and the upstream's order.
         response.raw_headers = self.fault.response_headers(
-            [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP], upstream.headers
+            [(k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP], upstream
         )
         return response
 

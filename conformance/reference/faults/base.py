@@ -64,10 +64,17 @@ class Fault:
         """The body sent upstream (default: the client's bytes, unchanged)."""
         return body
 
-    def response_headers(self, headers: list[tuple[bytes, bytes]], upstream: httpx.Headers) -> list[tuple[bytes, bytes]]:
+    def upstream_headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """The request headers sent upstream (default: the client's, minus credentials and hop-by-hop ones)."""
         return headers
 
-    async def relay(self, chunks: AsyncIterator[bytes], upstream: httpx.Headers) -> AsyncIterator[bytes]:
+    def response_status(self, upstream: httpx.Response) -> int:
+        return upstream.status_code
+
+    def response_headers(self, headers: list[tuple[bytes, bytes]], upstream: httpx.Response) -> list[tuple[bytes, bytes]]:
+        return headers
+
+    async def relay(self, chunks: AsyncIterator[bytes], upstream: httpx.Response) -> AsyncIterator[bytes]:
         """The response body, chunk by chunk as it arrives (default: unchanged)."""
         async for chunk in chunks:
             yield chunk

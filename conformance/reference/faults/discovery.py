@@ -23,7 +23,7 @@ class ModelsPageFault(Fault):
         return [(k, v) for k, v in headers if k.lower() != b"content-length"]
 
     async def relay(self, chunks, upstream):
-        if not upstream.get("content-type", "").startswith("application/json"):
+        if not upstream.headers.get("content-type", "").startswith("application/json"):
             async for chunk in chunks:
                 yield chunk
             return
@@ -33,7 +33,7 @@ class ModelsPageFault(Fault):
         except ValueError:
             yield body
             return
-        yield json.dumps(self.rewrite(page) if isinstance(page, dict) and "data" in page else page).encode()
+        yield json.dumps(self.rewrite(page)).encode() if isinstance(page, dict) and "data" in page else body
 
 
 @fault

@@ -21,8 +21,8 @@ KNOWN_EVENT_TYPES = {"message_start", "content_block_start", "content_block_delt
 KNOWN_DELTA_TYPES = {"text_delta", "input_json_delta", "thinking_delta", "signature_delta", "citations_delta"}
 
 
-def is_sse(upstream: httpx.Headers) -> bool:
-    return upstream.get("content-type", "").startswith("text/event-stream")
+def is_sse(upstream: httpx.Response) -> bool:
+    return upstream.headers.get("content-type", "").startswith("text/event-stream")
 
 
 async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -105,7 +105,7 @@ def assemble_message(events: list[dict[str, Any]]) -> dict[str, Any]:
 class JsonForStream(Fault):
     name = "json-for-stream"
     description = "answers stream:true with the assembled JSON Message instead of SSE"
-    breaks = ("SSE-1", "SSE-2", "SSE-3", "SSE-4", "SSE-6", "SSE-7", "SSE-8", "SSE-9", "SSE-10")
+    breaks = ("SSE-1", "SSE-2", "SSE-3", "SSE-4", "SSE-6", "SSE-7", "SSE-8", "SSE-9", "SSE-10", "ATTR-2")
 
     def response_headers(self, headers, upstream):
         if not is_sse(upstream):
@@ -193,7 +193,7 @@ class RewriteSignature(EventFault):
 class RewriteHistorySignature(Fault):
     name = "rewrite-history-signature"
     description = "re-encodes thinking signatures in the message history sent upstream"
-    breaks = ("SSE-9",)
+    breaks = ("SSE-9", "BODY-13", "BODY-17")
 
     def request_body(self, body):
         try:
@@ -322,12 +322,13 @@ class ExtraKeepalives(Fault):
 @fault
 class SlowPacing(Fault):
     name = "slow-pacing"
-    description = "holds every write 0.2 s, as haproxy does with default settings"
+    description = "holds every stream write 0.2 s, as haproxy does with default settings"
     variant = True
 
     async def relay(self, chunks, upstream):
         async for chunk in chunks:
-            await asyncio.sleep(0.2)
+            if is_sse(upstream):
+                await asyncio.sleep(0.2)
             yield chunk
 
 
