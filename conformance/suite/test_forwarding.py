@@ -322,3 +322,21 @@ def test_message_history_arrives_verbatim(relay, evidence):
     evidence.add("messages: sent vs received", "\n".join(differences) or "identical")
     check(not differences, "BODY-13", "; ".join(differences[:6]),
           "history forwarded verbatim: thinking with signatures, redacted_thinking, tool_use/tool_result, images, documents, system entries")
+
+
+# Bodies of a long session: a 200k-token conversation is about 1 MB of JSON; nginx's default limit is 1 MiB.
+LARGE_BODY_SIZES = {"2 MB": 2_000_000, "10 MB": 10_000_000}
+
+
+@pytest.mark.req("BODY-16")
+@pytest.mark.parametrize("size", list(LARGE_BODY_SIZES))
+def test_large_request_body_reaches_the_upstream(relay, size):
+    body = print_mode_body()
+    long_result = ("line of a long tool result: file contents, logs, diffs 0123456789\n" * (LARGE_BODY_SIZES[size] // 66 + 1))[:LARGE_BODY_SIZES[size]]
+    body["messages"][0]["content"].insert(0, {"type": "tool_result", "tool_use_id": "toolu_cgc_big", "content": long_result})
+    relayed = relay(body, requirement="BODY-16")
+    arrived = exact_json(relayed.received.body)["messages"][0]["content"][0]
+    check(relayed.exchange.status == 200 and arrived.get("content") == long_result, "BODY-16",
+          f"a {len(relayed.sent_body) / 1e6:.1f} MB request answered {relayed.exchange.summary(200)}; the tool result "
+          f"{'arrived intact' if arrived.get('content') == long_result else 'was changed on the way'}",
+          "bodies as large as the upstream accepts (32 MB) forwarded, and the answer relayed")

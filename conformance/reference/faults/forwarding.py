@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.responses import HTMLResponse
+
 from conformance.reference.faults.base import Fault, envelope, fault
 from conformance.reference.faults.streaming import EventFault, is_sse
 
@@ -250,3 +252,15 @@ class ExtraResponseHeaders(Fault):
 
     def response_headers(self, headers, upstream):
         return headers + [(b"via", b"1.1 acme-gateway"), (b"x-gateway-request-id", b"gw-12345")]
+
+
+@fault
+class BodyLimit1MiB(Fault):
+    name = "body-limit-1mib"
+    description = "answers bodies over 1 MiB with an HTML 413, as nginx does by default"
+    breaks = ("BODY-16",)
+
+    async def after_auth(self, request, path):
+        if int(request.headers.get("content-length") or 0) > 1024 * 1024:
+            return HTMLResponse("<html><body><h1>413 Request Entity Too Large</h1></body></html>", status_code=413)
+        return None
