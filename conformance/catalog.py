@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -76,3 +77,18 @@ def load_catalog(path: Path = _CATALOG_FILE) -> Catalog:
 def catalog() -> Catalog:
     """The packaged catalogue, loaded once."""
     return load_catalog()
+
+
+SUITE_DIR = Path(__file__).with_name("suite")
+
+
+@cache
+def suite_requirement_ids(suite_dir: Path = SUITE_DIR) -> frozenset[str]:
+    """Every requirement ID named by a req marker in the suite's modules, read from their source: what the
+    suite covers, whichever of its tests a run selects (a run of one module reports the rest as not run)."""
+    ids: set[str] = set()
+    for module in suite_dir.glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "req":
+                ids |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+    return frozenset(ids)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalog import catalog
+from conformance.catalog import catalog, suite_requirement_ids
 from conformance.client import GatewayClient
 from conformance.config import RunConfig
 from conformance.expect import NOT_APPLICABLE
@@ -42,7 +42,7 @@ class ConformanceRun:
         self.redactor = Redactor()
         self.redactor.add(config.token, config.token_env)
         self.results: dict[str, TestResult] = {}
-        self.tested_ids: set[str] = set()
+        self.tested_ids: set[str] = set(suite_requirement_ids())
         self.clients: list[GatewayClient] = []
         self._target: Target | None = None
         self._auth: AuthResolution | None = None

@@ -238,7 +238,15 @@ FEATURES = {
 }
 
 
-@pytest.mark.parametrize("requirement", [pytest.param(r, marks=pytest.mark.req(r)) for r in FEATURES])
+@pytest.mark.parametrize("requirement", [  # literal IDs: the catalogue's coverage scan reads them from source
+    pytest.param("BODY-4", marks=pytest.mark.req("BODY-4")),
+    pytest.param("BODY-5", marks=pytest.mark.req("BODY-5")),
+    pytest.param("BODY-6", marks=pytest.mark.req("BODY-6")),
+    pytest.param("BODY-7", marks=pytest.mark.req("BODY-7")),
+    pytest.param("BODY-8", marks=pytest.mark.req("BODY-8")),
+    pytest.param("BODY-9", marks=pytest.mark.req("BODY-9")),
+    pytest.param("SSE-12", marks=pytest.mark.req("SSE-12")),
+])
 def test_feature_header_and_body_fields_arrive_intact(relay, evidence, requirement):
     betas, parts = FEATURES[requirement]
     body, headers = feature_request()
