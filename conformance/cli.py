@@ -1,6 +1,8 @@
-"""Console script: `claude-gateway-conformance [pytest args]` runs the installed suite from anywhere.
+"""Console script.
 
-`claude-gateway-conformance --gateway-url URL` is `pytest --pyargs conformance.suite --gateway-url URL`.
+`claude-gateway-conformance [pytest args]` runs the installed suite from anywhere: it is
+`pytest --pyargs conformance.suite [pytest args]`.
+`claude-gateway-conformance diff OLD.json NEW.json` lists requirements whose status changed between two runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,13 @@ import pytest
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["diff"]:
+        if len(args) != 3:
+            print("usage: claude-gateway-conformance diff OLD.json NEW.json", file=sys.stderr)
+            return 4
+        from conformance.report.diff import main as diff
+
+        return diff(args[1], args[2])
     # This module is imported before pytest starts, so pytest cannot assert-rewrite the package: say so once, quietly.
     quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning", "-o", "asyncio_default_fixture_loop_scope=function"]
     return int(pytest.main(["--pyargs", "conformance.suite", "-p", "no:cacheprovider", *quiet, *args]))

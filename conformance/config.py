@@ -33,6 +33,7 @@ class RunConfig:
     report_dir: Path
     fail_on: str
     timeout_s: float
+    accepted: dict[str, str] = field(default_factory=dict)  # requirement ID -> written reason (--accept)
 
     @property
     def uses_reference_gateway(self) -> bool:
@@ -66,6 +67,8 @@ def build_config(
     report_dir: str | Path = "reports",
     fail_on: str = "must",
     timeout_s: float = DEFAULT_TIMEOUT_S,
+    accept: list[str] | None = None,
+    accept_file: str | Path | None = None,
     environ: dict[str, str] | None = None,
 ) -> RunConfig:
     environ = os.environ if environ is None else environ
@@ -93,6 +96,7 @@ def build_config(
         if not gateway_url.startswith(("http://", "https://")):
             raise ConfigError(f"--gateway-url must start with http:// or https://, got {gateway_url!r}")
     host, port = parse_listen(upstream_listen) if upstream_listen else ("127.0.0.1", 0)
+    accepted = parse_accepted(list(accept or []) + (read_accept_file(accept_file) if accept_file else []))
     return RunConfig(
         gateway_url=gateway_url,
         token_env=token_env,
@@ -105,4 +109,29 @@ def build_config(
         report_dir=Path(report_dir),
         fail_on=fail_on,
         timeout_s=float(timeout_s),
+        accepted=accepted,
     )
+
+
+def read_accept_file(path: str | Path) -> list[str]:
+    """One `ID=reason` per line; blank lines and lines starting with # are ignored."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"--accept-file {path}: {exc}") from None
+    return [line.strip() for line in lines if line.strip() and not line.strip().startswith("#")]
+
+
+def parse_accepted(entries: list[str]) -> dict[str, str]:
+    from conformance.catalog import catalog
+
+    accepted = {}
+    for entry in entries:
+        requirement_id, sep, reason = entry.partition("=")
+        requirement_id, reason = requirement_id.strip(), reason.strip()
+        if not sep or not reason:
+            raise ConfigError(f"--accept wants ID=reason (a known failure needs a written reason), got {entry!r}")
+        if requirement_id not in catalog():
+            raise ConfigError(f"--accept names {requirement_id!r}, which is not a requirement in the catalogue")
+        accepted[requirement_id] = reason
+    return accepted

@@ -40,6 +40,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="where conformance.html, conformance.json and junit.xml are written (default reports/)")
     group.addoption("--fail-on", dest="cgc_fail_on", choices=FAIL_ON, default="must",
                     help="exit non-zero on MUST failures only (must, default) or on SHOULD failures too (should)")
+    group.addoption("--accept", dest="cgc_accept", metavar="ID=REASON", action="append", default=[],
+                    help="accept a known failure of requirement ID with a written reason (repeatable); it is reported as "
+                         "accepted, never hidden, and does not fail the run")
+    group.addoption("--accept-file", dest="cgc_accept_file", metavar="FILE", default=None,
+                    help="accepted known failures, one ID=reason per line (# comments allowed)")
     group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
 
@@ -78,6 +83,8 @@ def pytest_configure(config: pytest.Config) -> None:
             report_dir=config.getoption("cgc_report_dir"),
             fail_on=config.getoption("cgc_fail_on"),
             timeout_s=config.getoption("cgc_timeout"),
+            accept=config.getoption("cgc_accept"),
+            accept_file=config.getoption("cgc_accept_file"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -20,7 +20,8 @@ from conformance.expect import NOT_APPLICABLE
 from conformance.redaction import Redactor
 from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
-from conformance.report.rollup import ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
+from conformance.report.markdown import render_markdown
+from conformance.report.rollup import ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
 from conformance.target import AuthResolution, Endpoints, Routes, Target, probe_endpoints, resolve_auth, resolve_routes, start_target
 
 REQ_MARKER = "req"
@@ -154,9 +155,10 @@ class ConformanceRun:
             self.facts.duration_s = time.monotonic() - self._started
             self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
             self.facts.warnings = self._warnings()
-            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids)
+            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted)
             self.document = build_document(self.facts, self.rollup, self.redactor)
             write_document(self.document, Path(self.config.report_dir) / "conformance.json")
+            (Path(self.config.report_dir) / "conformance.md").write_text(render_markdown(self.document), encoding="utf-8")
         result = yield
         # After them: others (syrupy) fold pytest's own status back in; the verdict policy has the last word.
         if self.rollup is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -185,7 +187,9 @@ class ConformanceRun:
             tr.write_line(f"FAILED {r.requirement.id} [{r.requirement.level}] {r.requirement.title} -- first fix: {r.requirement.first_fix}")
         counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(self.rollup.counts.items()))
         tr.write_line(f"Requirements: {counts}; coverage {covered} of {total}")
-        tr.write_line(f"Reports: {Path(self.config.report_dir).resolve()} (conformance.html, conformance.json, junit.xml)")
+        for r in self.rollup.with_status(ACCEPTED):
+            tr.write_line(f"ACCEPTED {r.requirement.id} [{r.requirement.level}] failed, accepted: {r.reason}")
+        tr.write_line(f"Reports: {Path(self.config.report_dir).resolve()} (conformance.html, .json, .md, junit.xml)")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix, summary, postfix, session) -> None:

@@ -110,3 +110,47 @@ def test_recording_upstream_that_cannot_bind_is_a_suite_error_not_a_gateway_fail
     assert run.returncode == 3, run.stdout[-2000:]
     assert run.requirements_with("failed") == [] and run.requirements_with("error")
     assert "cannot listen" in json.dumps(run.document["tests"])
+
+
+def test_accepted_failure_is_reported_with_its_reason_and_does_not_fail_the_run(tmp_path):
+    accept_file = tmp_path / "accepted.txt"
+    accept_file.write_text("# known since 1.4\nSSE-10=upstream closes early; fix due in 1.6\n")
+    with reference_gateway("close-after-message-delta") as gateway:
+        failing = run_against(gateway, tmp_path / "plain", "-m", "streaming")
+        accepted = run_against(gateway, tmp_path / "accepted", "-m", "streaming", "--accept-file", str(accept_file))
+    assert failing.returncode == 1 and failing.requirements_with("failed") == ["SSE-10"]
+    assert accepted.returncode == 0 and accepted.requirements_with("accepted") == ["SSE-10"]
+    row = next(r for r in accepted.document["requirements"] if r["id"] == "SSE-10")
+    assert row["reason"] == "upstream closes early; fix due in 1.6"
+    markdown = (tmp_path / "accepted" / "conformance.md").read_text()
+    assert "| SSE-10 " in markdown and "accepted: upstream closes early; fix due in 1.6" in markdown
+    assert "ACCEPTED SSE-10" in accepted.stdout
+
+
+def test_accept_needs_a_known_id_and_a_reason(tmp_path):
+    for value in ("SSE-10", "NOPE-1=because"):
+        run = run_suite(tmp_path, "--accept", value, *NO_STREAMING)
+        assert run.returncode == 4 and "--accept" in run.stderr
+
+
+def test_markdown_summary_lists_failures_with_their_first_fix(tmp_path):
+    with reference_gateway("query-string-404") as gateway:
+        run = run_against(gateway, tmp_path, *NO_STREAMING)
+    markdown = (tmp_path / "conformance.md").read_text()
+    assert markdown.startswith("## Claude Code gateway conformance: **NOT CONFORMANT**")
+    assert "| PATH-2 " in markdown and "Match routes on the URL path" in markdown
+
+
+def test_diff_lists_status_changes_and_fails_on_regressions(tmp_path, reference_run):
+    import subprocess
+    import sys
+
+    with reference_gateway("drop-pings") as gateway:
+        broken = run_against(gateway, tmp_path, "-m", "streaming")
+    command = [sys.executable, "-m", "conformance.cli", "diff"]
+    regression = subprocess.run([*command, str(reference_run.report_dir / "conformance.json"), str(tmp_path / "conformance.json")],
+                                capture_output=True, text=True)
+    recovery = subprocess.run([*command, str(tmp_path / "conformance.json"), str(reference_run.report_dir / "conformance.json")],
+                              capture_output=True, text=True)
+    assert regression.returncode == 1 and "REGRESSION SSE-4 [MUST]: passed -> failed" in regression.stdout
+    assert recovery.returncode == 0 and "SSE-4 [MUST]: failed -> passed" in recovery.stdout

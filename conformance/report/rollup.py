@@ -9,7 +9,7 @@ from conformance.catalog import SEVERITIES, Catalog, Requirement
 # Test outcomes as the plugin records them.
 PASSED, FAILED, SKIPPED, NOT_APPLICABLE, ERROR = "passed", "failed", "skipped", "not_applicable", "error"
 # Requirement-only states.
-NOT_COVERED, NOT_RUN = "not_covered", "not_run"
+NOT_COVERED, NOT_RUN, ACCEPTED = "not_covered", "not_run", "accepted"
 
 CONFORMANT, NOT_CONFORMANT, INCOMPLETE = "conformant", "not conformant", "incomplete"
 
@@ -88,12 +88,15 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
     return NOT_APPLICABLE, "; ".join(dict.fromkeys(t.message for t in tests if t.message))
 
 
-def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str]) -> Rollup:
-    """all_tested_ids: requirement IDs that some test of the suite checks, selected in this run or not."""
+def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str], accepted: dict[str, str] | None = None) -> Rollup:
+    """all_tested_ids: requirement IDs that some test of the suite checks, selected in this run or not.
+    accepted: known failures by requirement ID, with the written reason (--accept); shown, never hidden."""
     rows = []
     for requirement in catalog:
         tests = [t for t in results if requirement.id in t.requirements]
         status, reason = requirement_status(requirement, tests, all_tested_ids)
+        if status == FAILED and requirement.id in (accepted or {}):
+            status, reason = ACCEPTED, (accepted or {})[requirement.id]
         rows.append(RequirementResult(requirement, status, reason, tests))
     verdict, why = decide_verdict(rows)
     return Rollup(rows, verdict, why, frozenset(all_tested_ids))
@@ -104,11 +107,14 @@ def decide_verdict(rows: list[RequirementResult]) -> tuple[str, str]:
     failed = [r.requirement.id for r in must if r.status == FAILED]
     if failed:
         return NOT_CONFORMANT, f"MUST requirements failed: {', '.join(failed)}"
-    unproven = [r for r in must if r.status not in (PASSED, NOT_APPLICABLE)]
+    unproven = [r for r in must if r.status not in (PASSED, NOT_APPLICABLE, ACCEPTED)]
     if unproven:
         kinds: dict[str, list[str]] = {}
         for r in unproven:
             kinds.setdefault(r.status.replace("_", " "), []).append(r.requirement.id)
         detail = "; ".join(f"{status}: {', '.join(ids)}" for status, ids in kinds.items())
         return INCOMPLETE, f"no MUST requirement failed, but {len(unproven)} of {len(must)} were not proven ({detail})"
+    accepted = [r.requirement.id for r in must if r.status == ACCEPTED]
+    if accepted:
+        return CONFORMANT, f"every applicable MUST requirement passed, except accepted known failures: {', '.join(accepted)}"
     return CONFORMANT, "every applicable MUST requirement passed"
