@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from conformance.client import Exchange, GatewayClient
+from conformance.evidence import TestUpstream
 from conformance.requests import message_body
 from conformance.sse import SSEEvent, SSEParser
 from conformance.upstream import RecordingUpstream, Scenario, Script, Sleep
@@ -112,7 +113,8 @@ def script_seconds(script: Script) -> float:
     return sum(step.seconds for step in script.steps if isinstance(step, Sleep))
 
 
-def stream_through(gateway: GatewayClient, upstream: RecordingUpstream, model: str, stream_name: str) -> tuple[Scenario, ReceivedStream]:
+def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUpstream, model: str,
+                   stream_name: str) -> tuple[Scenario, ReceivedStream]:
     """Script a fixture stream on the recording upstream and stream it through the gateway as Claude Code would.
 
     The exchange may take the script's own duration plus the run's read timeout; beyond that it is a

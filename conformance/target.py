@@ -11,7 +11,7 @@ from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient, StallGuard
 from conformance.config import RunConfig
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceGateway
-from conformance.requests import COUNT_TOKENS_PATH, DISCOVERY_PATH, MESSAGES_PATH, Routes, captured_headers, count_tokens_body, message_body
+from conformance.requests import COUNT_TOKENS_PATH, MESSAGES_PATH, Routes, captured_headers, message_body
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
 

@@ -136,6 +136,7 @@ def test_accept_needs_a_known_id_and_a_reason(tmp_path):
 def test_markdown_summary_lists_failures_with_their_first_fix(tmp_path):
     with reference_gateway("query-string-404") as gateway:
         run = run_against(gateway, tmp_path, *NO_STREAMING)
+    assert run.returncode == 1
     markdown = (tmp_path / "conformance.md").read_text()
     assert markdown.startswith("## Claude Code gateway conformance: **NOT CONFORMANT**")
     assert "| PATH-2 " in markdown and "Match routes on the URL path" in markdown
@@ -147,6 +148,7 @@ def test_diff_lists_status_changes_and_fails_on_regressions(tmp_path, reference_
 
     with reference_gateway("drop-pings") as gateway:
         broken = run_against(gateway, tmp_path, "-m", "streaming")
+    assert broken.requirements_with("failed") == ["SSE-4"]
     command = [sys.executable, "-m", "conformance.cli", "diff"]
     regression = subprocess.run([*command, str(reference_run.report_dir / "conformance.json"), str(tmp_path / "conformance.json")],
                                 capture_output=True, text=True)
