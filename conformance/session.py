@@ -135,12 +135,11 @@ class ConformanceRun:
         ids = requirement_ids(item)
         if not ids or (report.when == "teardown" and not report.failed) or (report.when == "setup" and report.passed):
             return
-        transcript = "\n\n".join(source.transcript() for source in item.stash.get(evidence_key, []))
-        transcript = self.redactor.redact(transcript)
-        result = TestResult(item.nodeid, ids, _outcome(report, call), _message(report), report.duration, transcript)
         if item.nodeid in self.results and report.when == "teardown":
             return  # the test's own verdict stands; teardown trouble is the suite's
-        self.results[item.nodeid] = result
+        transcript = "\n\n".join(source.transcript() for source in item.stash.get(evidence_key, []))
+        transcript = self.redactor.redact(transcript)
+        self.results[item.nodeid] = TestResult(item.nodeid, ids, _outcome(report, call), _message(report), report.duration, transcript)
         if transcript and report.when in ("call", "setup"):
             from pytest_html import extras
 
