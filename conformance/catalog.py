@@ -15,6 +15,11 @@ AREAS = ("paths", "auth", "streaming", "messages", "forwarding", "discovery", "t
 _CATALOG_FILE = Path(__file__).with_name("requirements.toml")
 
 
+def impact_order(level: str, severity: str, requirement_id: str) -> tuple[bool, int, str]:
+    """Sort key for failures: MUST first, then by how hard they hit Claude Code users."""
+    return level != "MUST", SEVERITIES.index(severity or "no-visible-effect"), requirement_id
+
+
 @dataclass(frozen=True)
 class Requirement:
     id: str

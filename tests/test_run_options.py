@@ -133,15 +133,6 @@ def test_accept_needs_a_known_id_and_a_reason(tmp_path):
         assert run.returncode == 4 and "--accept" in run.stderr
 
 
-def test_markdown_summary_lists_failures_with_their_first_fix(tmp_path):
-    with reference_gateway("query-string-404") as gateway:
-        run = run_against(gateway, tmp_path, *NO_STREAMING)
-    assert run.returncode == 1
-    markdown = (tmp_path / "conformance.md").read_text()
-    assert markdown.startswith("## Claude Code gateway conformance: **NOT CONFORMANT**")
-    assert "| PATH-2 " in markdown and "Match routes on the URL path" in markdown
-
-
 def test_diff_lists_status_changes_and_fails_on_regressions(tmp_path, reference_run):
     import subprocess
     import sys

@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 
 from conformance import CLAUDE_CODE_FIXTURE_VERSION, __version__
+from conformance.catalog import impact_order
 from conformance.redaction import Redactor
 from conformance.report.rollup import Rollup
 from conformance.resources import schema
@@ -100,6 +101,12 @@ def _unique_tests(rollup: Rollup):
         for t in r.tests:
             seen.setdefault(t.nodeid, t)
     return list(seen.values())
+
+
+def failures_by_impact(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Failed and accepted requirements of a document, the ones that hurt Claude Code users most first."""
+    failed = [r for r in document["requirements"] if r["status"] in ("failed", "accepted")]
+    return sorted(failed, key=lambda r: impact_order(r["level"], r.get("severity", ""), r["id"]))
 
 
 def write_document(document: dict[str, Any], path: Path) -> None:

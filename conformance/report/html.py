@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from conformance.catalog import AREAS
+from conformance.report.document import failures_by_impact
 
 STATUS_COLOURS = {
     "passed": "#1a7f37", "failed": "#cf222e", "error": "#8250df", "skipped": "#9a6700",
@@ -21,6 +22,8 @@ STYLE = """
 table.cgc{border-collapse:collapse;margin:8px 0;width:100%}
 table.cgc td,table.cgc th{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top;font-size:.9em}
 .cgc-status{font-weight:bold}
+body{display:flex;flex-direction:column}
+#environment-header,#environment{order:1}
 </style>
 """
 
@@ -45,6 +48,23 @@ def verdict_section(doc: dict[str, Any]) -> str:
     ]
     parts += [f'<div class="cgc-warn">⚠ {escape(w)}</div>' for w in doc["warnings"]]
     return "".join(parts)
+
+
+def failures_section(doc: dict[str, Any]) -> str:
+    """The failed requirements, most harmful to Claude Code users first: what a reviewer reads before the matrix."""
+    failed = failures_by_impact(doc)
+    if not failed:
+        return ""
+    items = []
+    for r in failed:
+        accepted = f"<br><b>Accepted:</b> {escape(r['reason'])}" if r["status"] == "accepted" else ""
+        items.append(
+            f'<li><b><a href="#req-{escape(r["id"])}">{escape(r["id"])}</a></b> ({escape(r["level"])}, {_status(r["status"])}): '
+            f"{escape(r['title'])}<br><b>What Claude Code users will see:</b> {escape(r.get('impact') or 'not recorded')}"
+            f"<br><b>First fix:</b> {escape(r['first_fix'])}{accepted}</li>"
+        )
+    return ('<h2>Failures, most harmful first</h2><ol id="cgc-failures">' + "".join(items) + "</ol>"
+            "<p>The evidence for each (what was sent, what came back, timings) is under the failed tests in the Results table at the end.</p>")
 
 
 def facts_section(doc: dict[str, Any]) -> str:
@@ -94,7 +114,7 @@ def matrix_section(doc: dict[str, Any]) -> str:
 
 
 def summary_sections(doc: dict[str, Any]) -> list[str]:
-    return [verdict_section(doc), facts_section(doc), matrix_section(doc)]
+    return [verdict_section(doc), failures_section(doc), facts_section(doc), matrix_section(doc)]
 
 
 def transcript_html(text: str) -> str:

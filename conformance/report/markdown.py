@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-SEVERITY_ORDER = ("breaks", "degrades-visibly", "degrades-silently", "no-visible-effect")
+from conformance.report.document import failures_by_impact
+
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
@@ -25,8 +26,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(doc["counts"].items())),
     ]
     lines += [f"- ⚠ {w}" for w in doc["warnings"]]
-    failed = [r for r in doc["requirements"] if r["status"] in ("failed", "accepted")]
-    failed.sort(key=lambda r: (r["level"] != "MUST", SEVERITY_ORDER.index(r.get("severity") or "no-visible-effect"), r["id"]))
+    failed = failures_by_impact(doc)
     if failed:
         lines += ["", "| requirement | level | status | what Claude Code users see | first fix |", "| --- | --- | --- | --- | --- |"]
         for r in failed:

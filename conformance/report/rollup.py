@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.catalog import SEVERITIES, Catalog, Requirement
+from conformance.catalog import Catalog, Requirement, impact_order
 
 # Test outcomes as the plugin records them.
 PASSED, FAILED, SKIPPED, NOT_APPLICABLE, ERROR = "passed", "failed", "skipped", "not_applicable", "error"
@@ -45,10 +45,7 @@ class Rollup:
     @property
     def failed_by_impact(self) -> list[RequirementResult]:
         """Failures, MUST first, then by how hard they hit Claude Code users."""
-        return sorted(
-            self.with_status(FAILED),
-            key=lambda r: (r.requirement.level != "MUST", SEVERITIES.index(r.requirement.severity), r.requirement.id),
-        )
+        return sorted(self.with_status(FAILED), key=lambda r: impact_order(r.requirement.level, r.requirement.severity, r.requirement.id))
 
     @property
     def counts(self) -> dict[str, int]:
