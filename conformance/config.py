@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,11 @@ class RunConfig:
     fail_on: str
     timeout_s: float
     accepted: dict[str, str] = field(default_factory=dict)  # requirement ID -> written reason (--accept)
+    # Sent on every request (--gateway-header, --gateway-headers-env); values from the variable are secrets.
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    secret_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    headers_env: str | None = None
+    claude_cli: str | None = None  # --claude-cli: the Claude Code binary for the end-to-end area
 
     @property
     def uses_reference_gateway(self) -> bool:
@@ -46,7 +52,17 @@ class RunConfig:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never appear in a report, log or transcript."""
-        return (self.token,)
+        return (self.token, *(value for _, value in self.secret_headers))
+
+    @property
+    def gateway_headers(self) -> tuple[tuple[str, str], ...]:
+        """Every extra header the run sends, the plain ones first."""
+        return self.extra_headers + self.secret_headers
+
+    def header_placeholder(self, name: str) -> str:
+        """How a secret header value is shown in reports: <GATEWAY_HEADERS:X-Tenant-Key>."""
+        return f"{self.headers_env}:{name}"
+
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -69,6 +85,9 @@ def build_config(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     accept: list[str] | None = None,
     accept_file: str | Path | None = None,
+    gateway_header: list[str] | None = None,
+    gateway_headers_env: str | None = None,
+    claude_cli: str | None = None,
     environ: dict[str, str] | None = None,
 ) -> RunConfig:
     environ = os.environ if environ is None else environ
@@ -97,6 +116,13 @@ def build_config(
             raise ConfigError(f"--gateway-url must start with http:// or https://, got {gateway_url!r}")
     host, port = parse_listen(upstream_listen) if upstream_listen else ("127.0.0.1", 0)
     accepted = parse_accepted(list(accept or []) + (read_accept_file(accept_file) if accept_file else []))
+    extra_headers = tuple(parse_header_line(line, "--gateway-header") for line in gateway_header or [])
+    secret_headers: tuple[tuple[str, str], ...] = ()
+    if gateway_headers_env:
+        if gateway_headers_env not in environ:
+            raise ConfigError(f"--gateway-headers-env names {gateway_headers_env}, which is not set in the environment")
+        lines = [line for line in environ[gateway_headers_env].splitlines() if line.strip()]
+        secret_headers = tuple(parse_header_line(line, f"${gateway_headers_env}", show_value=False) for line in lines)
     return RunConfig(
         gateway_url=gateway_url,
         token_env=token_env,
@@ -110,7 +136,27 @@ def build_config(
         fail_on=fail_on,
         timeout_s=float(timeout_s),
         accepted=accepted,
+        extra_headers=extra_headers,
+        secret_headers=secret_headers,
+        headers_env=gateway_headers_env,
+        claude_cli=claude_cli,
     )
+
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an RFC 9110 token
+
+
+def parse_header_line(line: str, origin: str, show_value: bool = True) -> tuple[str, str]:
+    """`Name: value`, the ANTHROPIC_CUSTOM_HEADERS format, as a (name, value) pair."""
+    name, sep, value = line.partition(":")
+    name, value = name.strip(), value.strip()
+    if not sep or not HEADER_NAME.match(name) or any(c in value for c in "\r\n\0"):
+        if show_value:
+            shown = repr(line)
+        else:  # the line may hold a secret: show at most a well-formed name
+            shown = f"'{name}: <hidden>'" if sep and HEADER_NAME.match(name) else "a line without a 'Name:' (not shown: it may hold a secret)"
+        raise ConfigError(f"{origin} wants 'Name: value' header lines, got {shown}")
+    return name, value
 
 
 def read_accept_file(path: str | Path) -> list[str]:

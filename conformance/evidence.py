@@ -33,8 +33,8 @@ class TestUpstream:
         self.redactor = redactor
         self.scenarios: list[Scenario] = []
 
-    def scenario(self, script: Script | None = None) -> Scenario:
-        scenario = self.recorder.scenario(script)
+    def scenario(self, script: Script | None = None, *later: Script, by_turn: bool = False) -> Scenario:
+        scenario = self.recorder.scenario(script, *later, by_turn=by_turn)
         self.scenarios.append(scenario)
         return scenario
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog import AREAS
+from conformance.claude_cli import ClaudeCode
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
 from conformance.session import NEEDS_RECORDER, ConformanceRun, evidence_key
@@ -26,6 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "Default: the bundled reference gateway.")
     group.addoption("--gateway-token-env", dest="cgc_token_env", metavar="NAME", default=DEFAULT_TOKEN_ENV,
                     help=f"environment variable holding the gateway credential (default {DEFAULT_TOKEN_ENV}); never pass the token itself")
+    group.addoption("--gateway-header", dest="cgc_gateway_header", metavar="'NAME: VALUE'", action="append", default=[],
+                    help="a header sent on every request, e.g. a routing or tenant header (repeatable; shown in the report)")
+    group.addoption("--gateway-headers-env", dest="cgc_gateway_headers_env", metavar="NAME", default=None,
+                    help="environment variable holding newline-separated 'Name: value' headers (the ANTHROPIC_CUSTOM_HEADERS "
+                         "format) sent on every request; for secret values: they are redacted like the token")
     group.addoption("--auth", dest="cgc_auth", choices=AUTH_MODES, default="auto",
                     help="how the credential is sent: bearer (ANTHROPIC_AUTH_TOKEN), x-api-key (ANTHROPIC_API_KEY), "
                          "both (apiKeyHelper), or auto: find which header the gateway accepts (default auto)")
@@ -45,6 +51,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "accepted, never hidden, and does not fail the run")
     group.addoption("--accept-file", dest="cgc_accept_file", metavar="FILE", default=None,
                     help="accepted known failures, one ID=reason per line (# comments allowed)")
+    group.addoption("--claude-cli", dest="cgc_claude_cli", metavar="PATH", default=None,
+                    help="the Claude Code binary for the end-to-end area (default: claude on PATH, else the project's "
+                         "pinned npm install in node_modules/)")
     group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
 
@@ -85,6 +94,9 @@ def pytest_configure(config: pytest.Config) -> None:
             timeout_s=config.getoption("cgc_timeout"),
             accept=config.getoption("cgc_accept"),
             accept_file=config.getoption("cgc_accept_file"),
+            gateway_header=config.getoption("cgc_gateway_header"),
+            gateway_headers_env=config.getoption("cgc_gateway_headers_env"),
+            claude_cli=config.getoption("cgc_claude_cli"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -173,6 +185,23 @@ def evidence(request: pytest.FixtureRequest) -> Notes:
 def measurements(request: pytest.FixtureRequest) -> dict:
     """Figures a test measured, shown under "What was tested" in every report."""
     return _run(request).facts.measurements
+
+
+@pytest.fixture
+def claude_code(request: pytest.FixtureRequest, target: Target, auth: AuthResolution, run_config: RunConfig) -> ClaudeCode:
+    """The real Claude Code CLI, run through the gateway against scripted upstream answers (end-to-end area).
+    Skipped, with the install command as the reason, when no CLI is found."""
+    if target.upstream is None:
+        pytest.skip(NEEDS_RECORDER)
+    cli, why = _run(request).claude_cli()
+    if cli is None:
+        pytest.skip(why)
+    driver = ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url, credential_header=auth.declared[0] if auth.declared else "bearer",
+                        token=run_config.token, headers=run_config.gateway_headers, model=run_config.model,
+                        timeout_s=run_config.timeout_s, redactor=target.redactor)
+    request.node.stash.setdefault(evidence_key, []).append(driver)
+    yield driver
+    driver.close()
 
 
 @pytest.fixture

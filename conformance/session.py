@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance import CLAUDE_CODE_FIXTURE_VERSION
 from conformance.catalog import catalog, suite_requirement_ids
+from conformance.claude_cli import ClaudeCli, find_cli
 from conformance.client import GatewayClient
 from conformance.config import RunConfig
 from conformance.expect import NOT_APPLICABLE
@@ -42,6 +44,8 @@ class ConformanceRun:
         self.config = config
         self.redactor = Redactor()
         self.redactor.add(config.token, config.token_env)
+        for name, value in config.secret_headers:
+            self.redactor.add(value, config.header_placeholder(name))
         self.results: dict[str, TestResult] = {}
         self.tested_ids: set[str] = set(suite_requirement_ids())
         self.clients: list[GatewayClient] = []
@@ -49,6 +53,7 @@ class ConformanceRun:
         self._auth: AuthResolution | None = None
         self._endpoints: Endpoints | None = None
         self._routes: Routes | None = None
+        self._claude_cli: tuple[ClaudeCli | None, str] | None = None
         self._started = time.monotonic()
         self.facts = RunFacts(
             gateway_url=config.gateway_url or "(bundled reference gateway)",
@@ -58,6 +63,7 @@ class ConformanceRun:
             upstream_url=None,
             fail_on=config.fail_on,
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            extra_headers=[f"{name}: {value}" for name, value in config.gateway_headers],
         )
         self.document: dict | None = None
         self.rollup: Rollup | None = None
@@ -99,6 +105,18 @@ class ConformanceRun:
                 "probe_statuses": self._auth.probe_statuses,
             }
         return self._auth
+
+    def claude_cli(self) -> tuple[ClaudeCli | None, str]:
+        """The Claude Code CLI for the end-to-end area, looked up once; (None, why) when there is none."""
+        if self._claude_cli is None:
+            self._claude_cli = find_cli(self.config.claude_cli)
+            cli, how = self._claude_cli
+            self.facts.e2e = {"path": cli.path if cli else None, "version": cli.version if cli else None,
+                              "pinned_version": CLAUDE_CODE_FIXTURE_VERSION,
+                              "status": (how if cli and cli.is_pinned_version else
+                                         f"{how}; not the pinned {CLAUDE_CODE_FIXTURE_VERSION}, results may differ" if cli else
+                                         f"not run: {how}")}
+        return self._claude_cli
 
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
@@ -217,6 +235,7 @@ class ConformanceRun:
             warnings.append(
                 f"No credential header was accepted (probe statuses {self._auth.probe_statuses}): most requests were "
                 f"rejected, so passing results prove little. Check {self.config.token_env} and --auth."
+                + self._routing_hint(exchanges)
             )
         target = self._target
         if target is not None and target.upstream is not None:
@@ -229,6 +248,16 @@ class ConformanceRun:
                 )
         return warnings
 
+
+    def _routing_hint(self, exchanges) -> str:
+        """When the auth probes were refused with something other than 401/403, the gateway may route by header."""
+        probes = [e for e in exchanges if e.label.startswith("auth probe") and e.status is not None]
+        if not probes or any(e.status in (401, 403) for e in probes):
+            return ""
+        sent = ", ".join(name for name, _ in self.config.gateway_headers) or "none"
+        return (f" The probes were answered {probes[0].summary(200)}, not 401: if the gateway routes by a header "
+                f"(route, tenant, project), send it with --gateway-header 'Name: value' or --gateway-headers-env NAME "
+                f"(extra headers sent in this run: {sent}).")
 
     def _credential_isolation(self, target: Target, exchanges) -> list[str]:
         """The client's key must not travel upstream, nor the gateway's upstream key back to clients (reported, not judged)."""

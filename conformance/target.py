@@ -34,6 +34,7 @@ class Target:
         return GatewayClient(
             self.gateway_url, self.config.token, credential_mode=credential_mode,
             timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes, stall_guard=self.stall_guard,
+            extra_headers=self.config.gateway_headers,
         )
 
     def close(self) -> None:

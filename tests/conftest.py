@@ -99,9 +99,22 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
     return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir)
 
 
-def run_against(gateway: ExternalGateway, report_dir: Path, *args: str) -> SuiteRun:
+def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None) -> SuiteRun:
     return run_suite(report_dir, "--gateway-url", gateway.url, "--upstream-listen", f"127.0.0.1:{gateway.upstream_port}",
-                     *args, token=gateway.token)
+                     *args, token=gateway.token, env=env)
+
+
+HEADERS_ENV = "GATEWAY_HEADERS"
+
+
+def header_options(fault) -> tuple[list[str], dict[str, str]]:
+    """The suite options and environment that send a fault's deployment headers (Fault.suite_headers)."""
+    args = [arg for name, value in fault.suite_headers for arg in ("--gateway-header", f"{name}: {value}")]
+    env = {}
+    if fault.suite_secret_headers:
+        env[HEADERS_ENV] = "\n".join(f"{name}: {value}" for name, value in fault.suite_secret_headers)
+        args += ["--gateway-headers-env", HEADERS_ENV]
+    return args, env
 
 
 @pytest.fixture(scope="session")

@@ -24,12 +24,14 @@ def spec_levels() -> dict[str, str]:
 @pytest.mark.skipif(not SPEC.exists(), reason=f"the protocol contract is not beside the checkout ({SPEC})")
 def test_catalogue_holds_every_must_and_should_of_sections_a_to_j_at_the_spec_level():
     expected = {rid: level.split()[0] for rid, level in spec_levels().items() if level.startswith(("MUST", "SHOULD"))}
-    assert {r.id: r.level for r in catalog()} == expected
+    assert {r.id: r.level for r in catalog() if r.area != "e2e"} == expected
 
 
 def test_ids_are_unique_and_fields_complete():
     for r in catalog():
-        assert r.title and r.first_fix and r.source.startswith("http"), r.id
+        # The end-to-end area is the suite's own: its source is the capture of the real CLI, not a URL.
+        source_ok = r.source.startswith("shared/claude-code-capture/") if r.area == "e2e" else r.source.startswith("http")
+        assert r.title and r.first_fix and source_ok, r.id
 
 
 def test_duplicate_ids_are_refused():

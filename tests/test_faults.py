@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance.reference.faults import FAULTS, Fault
-from tests.conftest import SuiteRun, reference_gateway, run_against
+from tests.conftest import SuiteRun, header_options, reference_gateway, run_against
 
 # The suite mostly waits on sockets and timers (its scripted streams pause for seconds): three runs at
 # once keep a 2-core machine busy, and the suite's timing margins (1 s and more) are sized for a loaded one.
@@ -21,8 +21,9 @@ NEVER_ANSWERS_TIMEOUT = "1"
 def run_fault(name: str, report_dir) -> SuiteRun:
     cls = FAULTS.get(name, Fault)
     timeout = NEVER_ANSWERS_TIMEOUT if cls.breaks_everything else cls.self_test_timeout
+    headers, env = header_options(cls)
     with reference_gateway(None if name == Fault.name else name) as gateway:
-        return run_against(gateway, report_dir, *(("--timeout", str(timeout)) if timeout else ()))
+        return run_against(gateway, report_dir, *(("--timeout", str(timeout)) if timeout else ()), *headers, env=env)
 
 
 def selected_names(items) -> list[str]:

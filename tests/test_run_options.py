@@ -11,7 +11,8 @@ import jsonschema
 from conformance.resources import schema
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
-from tests.conftest import reference_gateway, run_against, run_suite
+from conformance.reference.faults import FAULTS
+from tests.conftest import HEADERS_ENV, header_options, reference_gateway, run_against, run_suite
 
 # Option tests that are not about streaming leave its seconds-long scripted streams out.
 NO_STREAMING = ("-m", "not streaming")
@@ -147,3 +148,36 @@ def test_diff_lists_status_changes_and_fails_on_regressions(tmp_path, reference_
                               capture_output=True, text=True)
     assert regression.returncode == 1 and "REGRESSION SSE-4 [MUST]: passed -> failed" in regression.stdout
     assert recovery.returncode == 0 and "SSE-4 [MUST]: failed -> passed" in recovery.stdout
+
+
+def test_header_routed_gateway_passes_with_its_headers_and_never_shows_the_secret(tmp_path):
+    route_by_header = FAULTS["route-by-header"]
+    headers, env = header_options(route_by_header)
+    with reference_gateway("route-by-header") as gateway:
+        run = run_against(gateway, tmp_path, *NO_STREAMING, *headers, env=env)
+    assert run.returncode == 0 and run.requirements_with("failed") == [], run.stdout[-2000:]
+    assert "E2E-2" in run.requirements_with("passed") or run.document["claude_code_cli"].get("path") is None
+    (name, secret), = route_by_header.suite_secret_headers
+    assert f"{name}: <{HEADERS_ENV}:{name}>" in run.document["gateway"]["extra_headers"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    assert secret not in run.stdout + run.stderr
+
+
+def test_header_routed_gateway_without_its_headers_fails_with_a_hint(tmp_path):
+    with reference_gateway("route-by-header") as gateway:
+        run = run_against(gateway, tmp_path, *NO_STREAMING, "-m", "auth")
+    assert run.returncode == 1 and "AUTH-1" in run.requirements_with("failed")
+    warning = next(w for w in run.document["warnings"] if "No credential header was accepted" in w)
+    assert "--gateway-header" in warning and "no route for this request" in warning
+
+
+def test_bad_header_options_are_usage_errors_that_keep_the_secret(tmp_path):
+    bad_line = run_suite(tmp_path, "--gateway-header", "no colon here", *NO_STREAMING)
+    assert bad_line.returncode == 4 and "--gateway-header" in bad_line.stderr
+    unset = run_suite(tmp_path, "--gateway-headers-env", "CGC_UNSET_HEADERS", *NO_STREAMING)
+    assert unset.returncode == 4 and "CGC_UNSET_HEADERS" in unset.stderr
+    secret_line = run_suite(tmp_path, "--gateway-headers-env", "CGC_HEADERS", *NO_STREAMING,
+                            env={"CGC_HEADERS": "X-Ok: fine\nbad header line with cgc-secret-value"})
+    assert secret_line.returncode == 4 and "cgc-secret-value" not in secret_line.stderr + secret_line.stdout

@@ -36,6 +36,8 @@ class RunFacts:
     measurements: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # conditions that make a green run meaningless
     requests_sent: int = 0
+    extra_headers: list[str] = field(default_factory=list)  # "Name: value"; secret values are redacted on writing
+    e2e: dict[str, Any] = field(default_factory=dict)  # the Claude Code CLI the end-to-end area ran, or why it did not
 
 
 def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[str, Any]:
@@ -48,7 +50,9 @@ def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[
             "model": facts.model,
             "auth": facts.auth,
             "endpoints": facts.endpoints,
+            "extra_headers": facts.extra_headers,
         },
+        "claude_code_cli": facts.e2e,
         "upstream_mode": facts.upstream_mode,
         "upstream_url": facts.upstream_url,
         "fail_on": facts.fail_on,

@@ -75,6 +75,8 @@ def facts_section(doc: dict[str, Any]) -> str:
         ("Gateway URL", gateway["url"] + (" (bundled reference gateway)" if gateway["reference"] else "")),
         ("Claude Code set-up", f"ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', gateway['url'])}; "
                                f"credential variable: {auth.get('claude_code_variable', '?')}"),
+        ("Headers sent on every request", "; ".join(gateway.get("extra_headers", [])) or "none"),
+        ("Claude Code CLI (end-to-end area)", _cli_fact(doc.get("claude_code_cli", {}))),
         ("Credential header(s) accepted", ", ".join(auth.get("declared", [])) or "none"),
         ("How that was established", auth.get("found_by", "?")),
         ("Model", gateway["model"]),
@@ -89,6 +91,12 @@ def facts_section(doc: dict[str, Any]) -> str:
     rows += [(f"Measured: {k}", str(v)) for k, v in doc["measurements"].items()]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'<h2>What was tested</h2><table class="cgc" id="cgc-facts">{body}</table>'
+
+
+def _cli_fact(cli: dict[str, Any]) -> str:
+    if cli.get("version"):
+        return f"{cli['version']} at {cli['path']}"
+    return cli.get("status", "not used in this run")
 
 
 def matrix_section(doc: dict[str, Any]) -> str:
@@ -106,11 +114,16 @@ def matrix_section(doc: dict[str, Any]) -> str:
             elif r["reason"]:
                 detail = escape(r["reason"])
             parts.append(
-                f'<tr id="req-{escape(r["id"])}"><td><a href="{escape(r["source"])}">{escape(r["id"])}</a></td>'
+                f'<tr id="req-{escape(r["id"])}"><td>{_source_link(r)}</td>'
                 f"<td>{escape(r['level'])}</td><td>{_status(r['status'])}</td><td>{escape(r['title'])}</td><td>{detail}</td></tr>"
             )
     parts.append("</table>")
     return "".join(parts)
+
+
+def _source_link(requirement: dict[str, Any]) -> str:
+    source, rid = escape(requirement["source"]), escape(requirement["id"])
+    return f'<a href="{source}">{rid}</a>' if requirement["source"].startswith("http") else f'<span title="source: {source}">{rid}</span>'
 
 
 def summary_sections(doc: dict[str, Any]) -> list[str]:

@@ -47,6 +47,40 @@ def text_stream_events(model: str, deltas: list[str], message_id: str = "msg_con
     return events
 
 
+def tool_use_events(model: str, tool_id: str, name: str, tool_input: dict[str, Any],
+                    thinking: tuple[str, str] | None = None, message_id: str = "msg_conformance_tool") -> list[Event]:
+    """A turn that asks the client to run a tool: optionally a signed thinking block (text, signature)
+    first, then a tool_use block whose input arrives as input_json_delta fragments; stop_reason tool_use."""
+    start = message(model, "", message_id)
+    start.update(content=[], stop_reason=None)
+    events = [Event("message_start", {"type": "message_start", "message": start})]
+    index = 0
+    if thinking is not None:
+        text, signature = thinking
+        events += [
+            Event("content_block_start", {"type": "content_block_start", "index": 0,
+                                          "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+            Event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": text}}),
+            Event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": signature}}),
+            Event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ]
+        index = 1
+    arguments = json.dumps(tool_input)
+    middle = len(arguments) // 2
+    events += [
+        Event("content_block_start", {"type": "content_block_start", "index": index,
+                                      "content_block": {"type": "tool_use", "id": tool_id, "name": name, "input": {}}}),
+        *(Event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                        "delta": {"type": "input_json_delta", "partial_json": part}})
+          for part in (arguments[:middle], arguments[middle:])),
+        Event("content_block_stop", {"type": "content_block_stop", "index": index}),
+        Event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None},
+                                "usage": {"output_tokens": 20}}),
+        Event("message_stop", {"type": "message_stop"}),
+    ]
+    return events
+
+
 def models_page(ids: list[str]) -> dict[str, Any]:
     data = [
         {"type": "model", "id": i, "display_name": i.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"} for i in ids

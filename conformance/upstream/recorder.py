@@ -9,6 +9,7 @@ altered or removed gets a 400 that names the problem (the gateway changed the me
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import threading
@@ -74,13 +75,35 @@ class ReceivedRequest:
 class Scenario:
     nonce: str
     script: Script | None  # None: answer with the default for the endpoint
+    # Answers after the first, the last one repeating: by attempt (the 2nd, 3rd, ... request: a retry),
+    # or by_turn (keyed on the assistant messages in the history, so a client's retry or non-streaming
+    # fallback of a turn gets that turn's answer again).
+    later: tuple[Script, ...] = ()
+    by_turn: bool = False
     requests: list[ReceivedRequest] = field(default_factory=list)
     log: StepLog = field(default_factory=StepLog)
+
+    def script_for(self, request_number: int, body: bytes) -> Script | None:
+        """The script that answers the scenario's request_number-th request (1-based) with this body."""
+        scripts = (self.script, *self.later)
+        position = conversation_turn(body) if self.by_turn else request_number
+        return scripts[min(position, len(scripts)) - 1]
 
     @property
     def marker(self) -> str:
         """The text a test puts in the last user message."""
         return f"{SCENARIO_MARKER} {self.nonce}"
+
+
+def conversation_turn(body: bytes) -> int:
+    """1 + the assistant messages in a Messages request's history (1 for a body that is not one)."""
+    try:
+        messages = json.loads(body).get("messages")
+    except (ValueError, AttributeError):
+        return 1
+    if not isinstance(messages, list):
+        return 1
+    return 1 + sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
 
 
 class RecordingUpstream:
@@ -93,8 +116,8 @@ class RecordingUpstream:
         self.models_script: Script | None = None  # answer to GET /v1/models (it has no body to key on)
 
     # ---- test side
-    def scenario(self, script: Script | None = None) -> Scenario:
-        scenario = Scenario(new_nonce(), script)
+    def scenario(self, script: Script | None = None, *later: Script, by_turn: bool = False) -> Scenario:
+        scenario = Scenario(new_nonce(), script, later, by_turn)
         with self._lock:
             self._scenarios[scenario.nonce] = scenario
         return scenario
@@ -129,19 +152,21 @@ class RecordingUpstream:
             received_at=time.monotonic(),
             nonce=nonce,
         )
+        script = None
         with self._lock:
             scenario = self._scenarios.get(nonce) if nonce else None
             if scenario is not None:
                 scenario.requests.append(received)
+                script = scenario.script_for(len(scenario.requests), body)
             else:
                 self.unmatched.append(received)
-        response = self._answer(received, scenario)
+        response = self._answer(received, scenario, script)
         await response(scope, receive, send)
 
-    def _answer(self, received: ReceivedRequest, scenario: Scenario | None) -> Response:
+    def _answer(self, received: ReceivedRequest, scenario: Scenario | None, script: Script | None) -> Response:
         kind = received.kind
-        if scenario is not None and scenario.script is not None:
-            return _play(scenario.script, scenario.log)
+        if scenario is not None and script is not None:
+            return _play(script, scenario.log)
         if kind == "models" and self.models_script is not None:
             return _play(self.models_script, StepLog())
         if kind in ("messages", "count_tokens") and received.method == "POST" and received.nonce is None:

@@ -33,6 +33,10 @@ class Fault:
     variant = False
     # A fault that stalls: self-tests run it with this --timeout so the stalls end quickly.
     self_test_timeout: float | None = None
+    # Headers a deployment of this gateway needs on every request: the self-tests pass them with
+    # --gateway-header (plain) and --gateway-headers-env (secret).
+    suite_headers: tuple[tuple[str, str], ...] = ()
+    suite_secret_headers: tuple[tuple[str, str], ...] = ()
 
     async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:
         """Answer before routing and authentication; None lets the gateway continue."""

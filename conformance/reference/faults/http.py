@@ -105,3 +105,29 @@ class NeverAnswers(Fault):
         return None
 
 
+
+
+# The routing headers a header-routed deployment needs; the tenant key is a secret, passed through an
+# environment variable (--gateway-headers-env) in the self-tests, which check it never reaches a report.
+ROUTE_HEADER, ROUTE_VALUE = "X-Gateway-Route", "anthropic"
+TENANT_HEADER, TENANT_KEY = "X-Tenant-Key", "cgc-tenant-key-canary-51c0e7"
+
+
+@fault
+class RouteByHeader(Fault):
+    name = "route-by-header"
+    description = (f"routes only requests that carry {ROUTE_HEADER}: {ROUTE_VALUE} and a valid {TENANT_HEADER} "
+                   "(answering 404 otherwise) and consumes both headers: correct when the run sends them")
+    variant = True
+    suite_headers = ((ROUTE_HEADER, ROUTE_VALUE),)  # --gateway-header
+    suite_secret_headers = ((TENANT_HEADER, TENANT_KEY),)  # --gateway-headers-env
+
+    async def intercept(self, request, path, prefix):
+        if request.headers.get(ROUTE_HEADER) != ROUTE_VALUE or request.headers.get(TENANT_HEADER) != TENANT_KEY:
+            return self.not_found(f"{path}: no route for this request (this gateway routes by the {ROUTE_HEADER} "
+                                  f"and {TENANT_HEADER} headers)")
+        return None
+
+    def upstream_headers(self, headers):
+        consumed = {ROUTE_HEADER.lower().encode(), TENANT_HEADER.lower().encode()}
+        return [(k, v) for k, v in headers if k.lower() not in consumed]

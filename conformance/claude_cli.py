@@ -1,0 +1,252 @@
+"""The real Claude Code CLI as the end-to-end area runs it: found, isolated, bounded, its output parsed.
+
+Each run is print mode (`-p`) with stream-json output, a fresh HOME, non-essential traffic off, a bounded
+number of turns and retries, and a wall-clock bound after which the process group is killed. The
+credential goes in the variable the auth probe found (ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY) and
+the run's extra headers in ANTHROPIC_CUSTOM_HEADERS, exactly as a developer would set them up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import CLAUDE_CODE_FIXTURE_VERSION
+from conformance.redaction import Redactor
+
+NPM_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_FIXTURE_VERSION}"
+INSTALL_COMMAND = f"npm install {NPM_PACKAGE}"
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VERSION_TIMEOUT_S = 60  # the first start of the 400 MB native binary can be slow on a cold disk
+PREVIEW = 4000
+
+
+@dataclass(frozen=True)
+class ClaudeCli:
+    path: str
+    version: str  # as `claude --version` prints it, e.g. "2.1.331 (Claude Code)"
+
+    @property
+    def is_pinned_version(self) -> bool:
+        return self.version.split()[0] == CLAUDE_CODE_FIXTURE_VERSION
+
+
+def candidate_paths(option: str | None) -> list[tuple[str, str]]:
+    """(path, how it was found), in the order the suite tries them."""
+    if option:
+        return [(option, "--claude-cli")]
+    found = []
+    on_path = shutil.which("claude")
+    if on_path:
+        found.append((on_path, "claude on PATH"))
+    for root in (Path.cwd(), _PROJECT_ROOT):
+        pinned = root / "node_modules" / ".bin" / "claude"
+        if pinned.exists():
+            found.append((str(pinned), f"pinned npm install in {root}"))
+    return found
+
+
+def find_cli(option: str | None) -> tuple[ClaudeCli | None, str]:
+    """The CLI to run, or None and the reason (with the install command) the end-to-end area is skipped."""
+    tried = []
+    for path, how in candidate_paths(option):
+        try:
+            done = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT_S,
+                                  stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            tried.append(f"{path} ({how}): {type(exc).__name__}: {exc}")
+            continue
+        version = done.stdout.strip()
+        if done.returncode == 0 and version:
+            return ClaudeCli(path, version), f"found as {how}"
+        tried.append(f"{path} ({how}): `--version` exited {done.returncode}")
+    where = "; ".join(tried) if tried else "no --claude-cli, no claude on PATH, no node_modules/.bin/claude"
+    return None, (f"the Claude Code CLI was not found ({where}). Install the pinned version in the project root with "
+                  f"`{INSTALL_COMMAND}`, or pass --claude-cli PATH")
+
+
+@dataclass
+class CliRun:
+    """One CLI invocation and what it printed."""
+
+    command: list[str]
+    returncode: int | None  # None: killed at the time bound
+    stdout: str
+    stderr: str
+    duration_s: float
+    time_bound_s: float
+    events: list[dict[str, Any]] = field(default_factory=list)  # stream-json lines that parsed
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        """The final {"type": "result"} event: success or error, the printed answer, the turn count."""
+        results = [e for e in self.events if e.get("type") == "result"]
+        return results[-1] if results else None
+
+    @property
+    def answer(self) -> str | None:
+        result = self.result
+        return result.get("result") if result else None
+
+    @property
+    def succeeded(self) -> bool:
+        result = self.result
+        return self.returncode == 0 and result is not None and not result.get("is_error") and result.get("subtype") == "success"
+
+    def tool_results(self) -> list[dict[str, Any]]:
+        """tool_result blocks the CLI produced (it sends these to the model next)."""
+        return [block for e in self.events if e.get("type") == "user"
+                for block in (e.get("message", {}).get("content") or []) if isinstance(block, dict) and block.get("type") == "tool_result"]
+
+    def outcome(self) -> str:
+        """One line for a failure message: how the CLI ended and what it printed last."""
+        if self.timed_out:
+            return f"Claude Code did not finish within {self.time_bound_s:g} s and was stopped"
+        result = self.result
+        if result is None:
+            tail = (self.stderr.strip() or self.stdout.strip())[-300:]
+            return f"Claude Code exited {self.returncode} without a result line; it printed: {tail!r}"
+        return (f"Claude Code exited {self.returncode} with result {result.get('subtype')!r}"
+                f"{' (error)' if result.get('is_error') else ''}: {str(result.get('result'))[:300]!r}")
+
+    def transcript(self, redactor: Redactor) -> str:
+        lines = [f"$ {' '.join(self.command[:1] + [_shell_quote(a) for a in self.command[1:]])}",
+                 f"exit {self.returncode if not self.timed_out else 'killed'} after {self.duration_s:.2f} s (bound {self.time_bound_s:g} s)",
+                 "--- stdout (stream-json)", _preview(self.stdout), "--- stderr", _preview(self.stderr)]
+        return redactor.redact("\n".join(lines))
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW else text[:PREVIEW] + f"\n… ({len(text) - PREVIEW} more characters)"
+
+
+def _shell_quote(arg: str) -> str:
+    return arg if arg and all(c.isalnum() or c in "-_./:=@" for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
+
+
+CREDENTIAL_VARIABLES = {"bearer": "ANTHROPIC_AUTH_TOKEN", "x-api-key": "ANTHROPIC_API_KEY"}
+
+
+def cli_environment(home: Path, base_url: str, credential_header: str, token: str, headers: tuple[tuple[str, str], ...],
+                    max_retries: int, request_timeout_s: float) -> dict[str, str]:
+    """The environment of one run: nothing from the caller's but PATH, so a developer's own Claude Code
+    set-up (credentials, settings, proxies) never leaks in."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TERM": "dumb",
+        "LANG": "C.UTF-8",
+        "ANTHROPIC_BASE_URL": base_url,
+        CREDENTIAL_VARIABLES[credential_header]: token,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_MAX_RETRIES": str(max_retries),
+        "API_TIMEOUT_MS": str(int(request_timeout_s * 1000)),
+    }
+    if headers:
+        env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(f"{name}: {value}" for name, value in headers)
+    return env
+
+
+def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], model: str, time_bound_s: float,
+            max_turns: int = 3, allowed_tools: tuple[str, ...] = ()) -> CliRun:
+    """Run one print-mode turn sequence; never hangs: the process group is killed at time_bound_s."""
+    command = [cli.path, "-p", prompt, "--model", model, "--output-format", "stream-json", "--verbose",
+               "--max-turns", str(max_turns)]
+    if allowed_tools:
+        command += ["--allowedTools", ",".join(allowed_tools)]
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = process.communicate(timeout=time_bound_s)
+        returncode: int | None = process.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        returncode = None
+    events = []
+    for line in stdout.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return CliRun(command, returncode, stdout, stderr, time.monotonic() - started, time_bound_s, events)
+
+
+class CliSandbox:
+    """A fresh HOME and working directory for one scenario, removed afterwards."""
+
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="cgc-claude-"))
+        self.home = self.root / "home"
+        self.workdir = self.root / "work"
+        self.home.mkdir()
+        self.workdir.mkdir()
+
+    def fresh_home(self) -> Path:
+        """An empty HOME at the same path (the differential compares two runs that must look alike)."""
+        shutil.rmtree(self.home, ignore_errors=True)
+        self.home.mkdir()
+        return self.home
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class ClaudeCode:
+    """The real CLI as one test drives it: runs through the gateway (or, for a control, straight at the
+    recording upstream); every run becomes part of the test's evidence."""
+
+    def __init__(self, cli: ClaudeCli, *, gateway_url: str, upstream_url: str, credential_header: str, token: str,
+                 headers: tuple[tuple[str, str], ...], model: str, timeout_s: float, redactor: Redactor) -> None:
+        self.cli = cli
+        self.gateway_url = gateway_url
+        self.upstream_url = upstream_url
+        self.credential_header = credential_header
+        self.token = token
+        self.headers = headers
+        self.model = model
+        self.timeout_s = timeout_s
+        self.redactor = redactor
+        self.sandbox = CliSandbox()
+        self.runs: list[tuple[str, CliRun]] = []
+
+    @property
+    def workdir(self) -> Path:
+        return self.sandbox.workdir
+
+    def run(self, prompt: str, *, direct: bool = False, max_retries: int = 0, allowed_tools: tuple[str, ...] = (),
+            max_turns: int = 3) -> CliRun:
+        """direct: the control run, ANTHROPIC_BASE_URL at the recording upstream instead of the gateway."""
+        base_url = self.upstream_url if direct else self.gateway_url
+        # Up to three model requests per run, each bounded by the CLI's own request timeout, plus start-up.
+        time_bound_s = (max_retries + max_turns + 1) * (self.timeout_s + 5) + 30
+        env = cli_environment(self.sandbox.fresh_home(), base_url, self.credential_header,
+                              "cgc-direct-control-token" if direct else self.token, () if direct else self.headers,
+                              max_retries, self.timeout_s)
+        run = run_cli(self.cli, prompt, workdir=self.workdir, env=env, model=self.model, time_bound_s=time_bound_s,
+                      max_turns=max_turns, allowed_tools=allowed_tools)
+        self.runs.append(("straight at the recording upstream (control)" if direct else "through the gateway", run))
+        return run
+
+    def transcript(self) -> str:
+        return "\n\n".join(f"### Claude Code {self.cli.version}, {label}\n{run.transcript(self.redactor)}" for label, run in self.runs)
+
+    def close(self) -> None:
+        self.sandbox.close()

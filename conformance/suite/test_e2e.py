@@ -1,0 +1,143 @@
+"""End to end with the real Claude Code CLI (E2E-1..5): Claude Code itself, in print mode, talks to the
+gateway, which talks to the recording upstream; the upstream's answers are scripted, so what the CLI
+prints and what the upstream received can both be judged. Evidence: the CLI's own output (stream-json)
+and every request that reached the upstream."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.differential import compare
+from conformance.expect import check, fail
+from conformance.upstream.recorder import conversation_turn
+from conformance.upstream.answers import error_body, text_stream_events, tool_use_events
+from conformance.upstream.script import json_script, sse_script
+
+# A streamed answer with several deltas, multi-byte text and JSON-escaped characters: what the CLI prints
+# must be exactly their concatenation.
+ANSWER_DELTAS = ["Gateway check: ", "the stream ", "arrived whole — ", "café ✓ \"quoted\" \\ ", "done."]
+NOTE_FILE, NOTE_TEXT = "notes.txt", "the conformance word is pumpernickel"
+THINKING = ("The user wants the note; read it first.", "EqQBCgIYAhIMc2lnbmVkLWUyZS10aGlua2luZy1jb25mb3JtYW5jZQ==")
+TOOL_ID = "toolu_cgc_e2e_01"
+
+
+def read_turns(model: str, workdir, thinking: tuple[str, str] | None = None) -> tuple:
+    """Turn 1 asks Claude Code to Read the note (after a signed thinking block, if given); turn 2 answers."""
+    ask = sse_script(tool_use_events(model, TOOL_ID, "Read", {"file_path": str(workdir / NOTE_FILE)}, thinking=thinking))
+    answer = sse_script(text_stream_events(model, ["The note says: ", NOTE_TEXT]))
+    return ask, answer
+
+
+def request_json(received) -> dict:
+    return json.loads(received.body)
+
+
+def next_turn(requests, requirement: str, carrying: str):
+    """The first request of the conversation's second turn (after Claude Code ran the tool)."""
+    __tracebackhide__ = True
+    follow_ups = [r for r in requests if conversation_turn(r.body) == 2]
+    if not follow_ups:
+        fail(requirement, f"{len(requests)} request(s) reached the upstream, none of them the turn after the tool call",
+             f"a second turn carrying {carrying}")
+    return follow_ups[0]
+
+
+def completed(run, requirement: str, expected: str) -> None:
+    """Fail when Claude Code did not end its run with a successful result line."""
+    __tracebackhide__ = True
+    check(run.succeeded, requirement, run.outcome(), expected)
+
+
+@pytest.mark.req("E2E-1")
+def test_streamed_text_answer_is_printed_in_full(claude_code, upstream, model):
+    scenario = upstream.scenario(sse_script(text_stream_events(model, ANSWER_DELTAS)))
+    run = claude_code.run(f"{scenario.marker} Reply with the gateway check sentence.")
+    completed(run, "E2E-1", "Claude Code ends the turn successfully and prints the streamed answer")
+    expected = "".join(ANSWER_DELTAS)
+    check(run.answer == expected, "E2E-1", f"Claude Code printed {run.answer!r}", f"the whole streamed answer, {expected!r}")
+    streams = [request_json(r).get("stream") for r in scenario.requests]
+    check(streams == [True], "E2E-1",
+          f"the upstream received {len(streams)} request(s) with stream = {streams}: Claude Code fell back to a non-streaming "
+          "request, which it does when the stream it got was broken or empty",
+          "one streaming request; the stream relayed so that Claude Code needs no fallback")
+
+
+@pytest.mark.req("E2E-2")
+def test_tool_round_trip_completes(claude_code, upstream, model):
+    (claude_code.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
+    scenario = upstream.scenario(*read_turns(model, claude_code.workdir), by_turn=True)
+    run = claude_code.run(f"{scenario.marker} What does {NOTE_FILE} say?", allowed_tools=("Read",))
+    completed(run, "E2E-2", "Claude Code runs the Read tool, sends its result and prints the final answer")
+    check(run.answer == f"The note says: {NOTE_TEXT}", "E2E-2", f"Claude Code printed {run.answer!r}",
+          "the answer of the turn after the tool result")
+    follow_up = request_json(next_turn(scenario.requests, "E2E-2", "the tool_result"))
+    last = follow_up["messages"][-1]
+    results = [b for b in last.get("content", []) if isinstance(b, dict) and b.get("type") == "tool_result"]
+    check(last.get("role") == "user" and results and results[0].get("tool_use_id") == TOOL_ID, "E2E-2",
+          f"the second request's last message is {json.dumps(last)[:400]}",
+          f"a user message with a tool_result for {TOOL_ID}")
+    check(NOTE_TEXT in json.dumps(results[0].get("content")), "E2E-2",
+          f"the tool_result that reached the upstream is {json.dumps(results[0])[:400]}",
+          f"the tool_result holding the file's text ({NOTE_TEXT!r}), as Claude Code produced it")
+
+
+@pytest.mark.req("E2E-3")
+def test_signed_thinking_block_comes_back_byte_exact(claude_code, upstream, model):
+    run, requests = run_read_scenario(claude_code, upstream, model, direct=False)
+    completed(run, "E2E-3", "Claude Code finishes the thinking + tool turn and the next one")
+    assistant = [m for m in request_json(next_turn(requests, "E2E-3", "the thinking block"))["messages"] if m.get("role") == "assistant"]
+    blocks = [b for m in assistant for b in m.get("content", []) if isinstance(b, dict) and b.get("type") == "thinking"]
+    sent = {"thinking": THINKING[0], "signature": THINKING[1]}
+    got = {k: blocks[0].get(k) for k in sent} if blocks else None
+    check(got == sent, "E2E-3", f"the next request's thinking block was {got!r}",
+          f"thinking and signature exactly as the upstream streamed them: {sent!r}")
+
+
+@pytest.mark.req("E2E-4")
+@pytest.mark.parametrize("status, error_type, headers", [
+    (429, "rate_limit_error", (("retry-after", "1"),)),
+    (529, "overloaded_error", ()),
+], ids=["429-retry-after", "529-overloaded"])
+def test_recovers_after_a_retryable_error(claude_code, upstream, model, evidence, status, error_type, headers):
+    refusal = json_script(error_body(error_type, f"conformance: scripted {status}"), status=status, headers=headers)
+    scenario = upstream.scenario(refusal, sse_script(text_stream_events(model, ["recovered"])))
+    run = claude_code.run(f"{scenario.marker} Say recovered.", max_retries=2)
+    attempts = len(scenario.requests)
+    evidence.add("attempts that reached the upstream", f"{attempts} (the first answered {status}, the next ones 200)")
+    completed(run, "E2E-4", f"Claude Code retries after the {status} and prints the answer of the retry")
+    check(run.answer == "recovered" and attempts >= 2, "E2E-4",
+          f"Claude Code printed {run.answer!r} after {attempts} attempt(s) reached the upstream",
+          f"a retry after the {status}, then the retry's answer 'recovered'")
+
+
+def run_read_scenario(claude_code, upstream, model, direct: bool):
+    """The thinking + Read scenario; returns the CLI run and what reached the upstream."""
+    (claude_code.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
+    scenario = upstream.scenario(*read_turns(model, claude_code.workdir, thinking=THINKING), by_turn=True)
+    run = claude_code.run(f"{scenario.marker} What does {NOTE_FILE} say?", direct=direct, allowed_tools=("Read",))
+    return run, scenario.requests
+
+
+@pytest.fixture
+def direct_control(claude_code, upstream, model):
+    """The control: the scenario with Claude Code pointed straight at the recording upstream. If that fails
+    the suite is broken, not the gateway, so it raises here and the test reports an error, not a failure."""
+    run, requests = run_read_scenario(claude_code, upstream, model, direct=True)
+    if not run.succeeded or not requests:
+        raise RuntimeError(f"the control run straight at the recording upstream failed: {run.outcome()}")
+    return requests
+
+
+@pytest.mark.req("E2E-5")
+def test_upstream_receives_what_claude_code_sends_directly(direct_control, claude_code, upstream, model, evidence, run_config):
+    _, through_gateway = run_read_scenario(claude_code, upstream, model, direct=False)
+    differences = compare(direct_control, through_gateway, {name.lower() for name, _ in run_config.gateway_headers})
+    evidence.add("what the upstream received: Claude Code directly vs through the gateway (volatile ids normalised)",
+                 differences.report())
+    if differences.forbidden:
+        first_id, first = differences.forbidden[0]
+        against = f", against {first_id}" if first_id else ""
+        fail("E2E-5", f"{len(differences.forbidden)} forbidden difference(s); the first{against}: {first}",
+             "the same body (BODY-1), anthropic-version (HDR-1) and anthropic-beta values (HDR-2) as Claude Code sent directly")
