@@ -67,6 +67,10 @@ def json_differences(sent: Any, received: Any, path: str = "$", limit: int = 20)
                 found.append(f"{where}: {len(a)} items sent, {len(b)} received")
             for index, (x, y) in enumerate(zip(a, b)):
                 walk(x, y, f"{where}[{index}]")
+        elif isinstance(a, str) and isinstance(b, str) and a != b and max(len(a), len(b)) > 120:
+            at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            found.append(f"{where}: strings differ from character {at}: sent …{_short(a[max(0, at - 40):at + 60])}, "
+                         f"received …{_short(b[max(0, at - 40):at + 60])}")
         elif a != b or type(a) is not type(b):
             found.append(f"{where}: sent {_short(a)}, received {_short(b)}")
 

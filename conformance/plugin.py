@@ -187,18 +187,29 @@ def measurements(request: pytest.FixtureRequest) -> dict:
     return _run(request).facts.measurements
 
 
-@pytest.fixture
-def claude_code(request: pytest.FixtureRequest, target: Target, auth: AuthResolution, run_config: RunConfig) -> ClaudeCode:
-    """The real Claude Code CLI, run through the gateway against scripted upstream answers (end-to-end area).
-    Skipped, with the install command as the reason, when no CLI is found."""
+@pytest.fixture(scope="session")
+def claude_code_factory(request: pytest.FixtureRequest, target: Target, auth: AuthResolution, run_config: RunConfig):
+    """Makes drivers of the real Claude Code CLI, pointed at the gateway with the run's credential and
+    headers (end-to-end area). Skips, with the install command as the reason, when no CLI is found."""
     if target.upstream is None:
         pytest.skip(NEEDS_RECORDER)
     cli, why = _run(request).claude_cli()
     if cli is None:
         pytest.skip(why)
-    driver = ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url, credential_header=auth.declared[0] if auth.declared else "bearer",
-                        token=run_config.token, headers=run_config.gateway_headers, model=run_config.model,
-                        timeout_s=run_config.timeout_s, redactor=target.redactor)
+
+    def make() -> ClaudeCode:
+        return ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
+                          credential_header=auth.declared[0] if auth.declared else "bearer", token=run_config.token,
+                          headers=run_config.gateway_headers, model=run_config.model, timeout_s=run_config.timeout_s,
+                          redactor=target.redactor)
+
+    return make
+
+
+@pytest.fixture
+def claude_code(request: pytest.FixtureRequest, claude_code_factory) -> ClaudeCode:
+    """The real Claude Code CLI for one test; its runs become the test's evidence."""
+    driver = claude_code_factory()
     request.node.stash.setdefault(evidence_key, []).append(driver)
     yield driver
     driver.close()

@@ -20,6 +20,7 @@ from conformance.client import GatewayClient
 from conformance.config import RunConfig
 from conformance.expect import NOT_APPLICABLE
 from conformance.redaction import Redactor
+from conformance.repro import MAX_REPRODUCED, curl_command, header_variable
 from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
 from conformance.report.markdown import render_markdown
@@ -155,13 +156,25 @@ class ConformanceRun:
             return
         if item.nodeid in self.results and report.when == "teardown":
             return  # the test's own verdict stands; teardown trouble is the suite's
-        transcript = "\n\n".join(source.transcript() for source in item.stash.get(evidence_key, []))
-        transcript = self.redactor.redact(transcript)
-        self.results[item.nodeid] = TestResult(item.nodeid, ids, _outcome(report, call), _message(report), report.duration, transcript)
-        if transcript and report.when in ("call", "setup"):
+        sources = item.stash.get(evidence_key, [])
+        transcript = self.redactor.redact("\n\n".join(source.transcript() for source in sources))
+        outcome = _outcome(report, call)
+        reproduce = self._reproduce(sources) if outcome == FAILED else []
+        self.results[item.nodeid] = TestResult(item.nodeid, ids, outcome, _message(report), report.duration, transcript, reproduce)
+        if (transcript or reproduce) and report.when in ("call", "setup"):
             from pytest_html import extras
 
-            report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript))]
+            report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript, reproduce))]
+
+    def _reproduce(self, sources) -> list[str]:
+        """curl commands that re-send a failed test's requests to the gateway, secrets left as variables."""
+        variables = {self.config.token: self.config.token_env}
+        variables |= {value: header_variable(name) for name, value in self.config.secret_headers}
+        exchanges = [e for source in sources if isinstance(source, GatewayClient) for e in source.exchanges]
+        commands = [curl_command(e, variables, self.config.timeout_s) for e in exchanges[:MAX_REPRODUCED]]
+        if len(exchanges) > MAX_REPRODUCED:
+            commands.append(f"# ... and {len(exchanges) - MAX_REPRODUCED} more request(s): see the evidence")
+        return [self.redactor.redact(command) for command in commands]
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus):

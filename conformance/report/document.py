@@ -90,6 +90,7 @@ def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[
                 "message": t.message,
                 "duration_s": round(t.duration_s, 3),
                 "transcript": t.transcript,
+                "reproduce": t.reproduce,
             }
             for r in [rollup]
             for t in _unique_tests(r)

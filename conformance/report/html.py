@@ -130,5 +130,11 @@ def summary_sections(doc: dict[str, Any]) -> list[str]:
     return [verdict_section(doc), failures_section(doc), facts_section(doc), matrix_section(doc)]
 
 
-def transcript_html(text: str) -> str:
-    return f'<details><summary>Evidence (requests and responses)</summary><pre style="white-space:pre-wrap">{escape(text)}</pre></details>'
+def transcript_html(text: str, reproduce: list[str] | None = None) -> str:
+    parts = []
+    if text:
+        parts.append(f'<details><summary>Evidence (requests and responses)</summary><pre style="white-space:pre-wrap">{escape(text)}</pre></details>')
+    if reproduce:
+        parts.append('<details class="cgc-reproduce"><summary>Reproduce with curl</summary><pre style="white-space:pre-wrap">'
+                     + escape("\n\n".join(reproduce)) + "</pre></details>")
+    return "".join(parts)

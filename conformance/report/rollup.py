@@ -22,6 +22,7 @@ class TestResult:
     message: str = ""
     duration_s: float = 0.0
     transcript: str = ""
+    reproduce: list[str] = field(default_factory=list)  # curl commands re-sending a failed test's requests
 
 
 @dataclass

@@ -6,12 +6,15 @@ and every request that reached the upstream."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pytest
 
+from conformance.claude_cli import ClaudeCode, CliRun
+
 from conformance.differential import compare
 from conformance.expect import check, fail
-from conformance.upstream.recorder import conversation_turn
+from conformance.upstream.recorder import Scenario, conversation_turn
 from conformance.upstream.answers import error_body, text_stream_events, tool_use_events
 from conformance.upstream.script import json_script, sse_script
 
@@ -64,16 +67,43 @@ def test_streamed_text_answer_is_printed_in_full(claude_code, upstream, model):
           "one streaming request; the stream relayed so that Claude Code needs no fallback")
 
 
+@dataclass
+class ReadScenario:
+    """The thinking + Read scenario through the gateway: one CLI run shared by E2E-2, E2E-3 and E2E-5
+    (each CLI start costs about a second of CPU), shown in each test's evidence."""
+
+    driver: ClaudeCode
+    run: CliRun
+    scenario: Scenario
+
+    def show(self, upstream, evidence) -> None:
+        upstream.scenarios.append(self.scenario)
+        evidence.add("the shared thinking + Read scenario, through the gateway", self.driver.transcript())
+
+
+def run_read_scenario(driver: ClaudeCode, recorder, model: str, direct: bool) -> tuple[CliRun, Scenario]:
+    (driver.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
+    scenario = recorder.scenario(*read_turns(model, driver.workdir, thinking=THINKING), by_turn=True)
+    run = driver.run(f"{scenario.marker} What does {NOTE_FILE} say?", direct=direct, allowed_tools=("Read",))
+    return run, scenario
+
+
+@pytest.fixture(scope="module")
+def read_scenario(claude_code_factory, target, run_config):
+    driver = claude_code_factory()
+    run, scenario = run_read_scenario(driver, target.upstream, run_config.model, direct=False)
+    yield ReadScenario(driver, run, scenario)
+    driver.close()
+
+
 @pytest.mark.req("E2E-2")
-def test_tool_round_trip_completes(claude_code, upstream, model):
-    (claude_code.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
-    scenario = upstream.scenario(*read_turns(model, claude_code.workdir), by_turn=True)
-    run = claude_code.run(f"{scenario.marker} What does {NOTE_FILE} say?", allowed_tools=("Read",))
+def test_tool_round_trip_completes(read_scenario, upstream, evidence):
+    read_scenario.show(upstream, evidence)
+    run, requests = read_scenario.run, read_scenario.scenario.requests
     completed(run, "E2E-2", "Claude Code runs the Read tool, sends its result and prints the final answer")
     check(run.answer == f"The note says: {NOTE_TEXT}", "E2E-2", f"Claude Code printed {run.answer!r}",
           "the answer of the turn after the tool result")
-    follow_up = request_json(next_turn(scenario.requests, "E2E-2", "the tool_result"))
-    last = follow_up["messages"][-1]
+    last = request_json(next_turn(requests, "E2E-2", "the tool_result"))["messages"][-1]
     results = [b for b in last.get("content", []) if isinstance(b, dict) and b.get("type") == "tool_result"]
     check(last.get("role") == "user" and results and results[0].get("tool_use_id") == TOOL_ID, "E2E-2",
           f"the second request's last message is {json.dumps(last)[:400]}",
@@ -84,11 +114,13 @@ def test_tool_round_trip_completes(claude_code, upstream, model):
 
 
 @pytest.mark.req("E2E-3")
-def test_signed_thinking_block_comes_back_byte_exact(claude_code, upstream, model):
-    run, requests = run_read_scenario(claude_code, upstream, model, direct=False)
+def test_signed_thinking_block_comes_back_byte_exact(read_scenario, upstream, evidence):
+    read_scenario.show(upstream, evidence)
+    run, requests = read_scenario.run, read_scenario.scenario.requests
     completed(run, "E2E-3", "Claude Code finishes the thinking + tool turn and the next one")
-    assistant = [m for m in request_json(next_turn(requests, "E2E-3", "the thinking block"))["messages"] if m.get("role") == "assistant"]
-    blocks = [b for m in assistant for b in m.get("content", []) if isinstance(b, dict) and b.get("type") == "thinking"]
+    history = request_json(next_turn(requests, "E2E-3", "the thinking block"))["messages"]
+    blocks = [b for m in history if m.get("role") == "assistant" for b in m.get("content", [])
+              if isinstance(b, dict) and b.get("type") == "thinking"]
     sent = {"thinking": THINKING[0], "signature": THINKING[1]}
     got = {k: blocks[0].get(k) for k in sent} if blocks else None
     check(got == sent, "E2E-3", f"the next request's thinking block was {got!r}",
@@ -96,44 +128,35 @@ def test_signed_thinking_block_comes_back_byte_exact(claude_code, upstream, mode
 
 
 @pytest.mark.req("E2E-4")
-@pytest.mark.parametrize("status, error_type, headers", [
-    (429, "rate_limit_error", (("retry-after", "1"),)),
-    (529, "overloaded_error", ()),
-], ids=["429-retry-after", "529-overloaded"])
-def test_recovers_after_a_retryable_error(claude_code, upstream, model, evidence, status, error_type, headers):
-    refusal = json_script(error_body(error_type, f"conformance: scripted {status}"), status=status, headers=headers)
+def test_recovers_after_a_rate_limit(claude_code, upstream, model, evidence):
+    refusal = json_script(error_body("rate_limit_error", "conformance: scripted 429"), status=429, headers=(("retry-after", "1"),))
     scenario = upstream.scenario(refusal, sse_script(text_stream_events(model, ["recovered"])))
     run = claude_code.run(f"{scenario.marker} Say recovered.", max_retries=2)
     attempts = len(scenario.requests)
-    evidence.add("attempts that reached the upstream", f"{attempts} (the first answered {status}, the next ones 200)")
-    completed(run, "E2E-4", f"Claude Code retries after the {status} and prints the answer of the retry")
+    evidence.add("attempts that reached the upstream", f"{attempts} (the first answered 429 with retry-after: 1, the next ones 200)")
+    completed(run, "E2E-4", "Claude Code retries after the 429 and prints the answer of the retry")
     check(run.answer == "recovered" and attempts >= 2, "E2E-4",
           f"Claude Code printed {run.answer!r} after {attempts} attempt(s) reached the upstream",
-          f"a retry after the {status}, then the retry's answer 'recovered'")
-
-
-def run_read_scenario(claude_code, upstream, model, direct: bool):
-    """The thinking + Read scenario; returns the CLI run and what reached the upstream."""
-    (claude_code.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
-    scenario = upstream.scenario(*read_turns(model, claude_code.workdir, thinking=THINKING), by_turn=True)
-    run = claude_code.run(f"{scenario.marker} What does {NOTE_FILE} say?", direct=direct, allowed_tools=("Read",))
-    return run, scenario.requests
+          "a retry after the 429, then the retry's answer 'recovered'")
 
 
 @pytest.fixture
-def direct_control(claude_code, upstream, model):
-    """The control: the scenario with Claude Code pointed straight at the recording upstream. If that fails
-    the suite is broken, not the gateway, so it raises here and the test reports an error, not a failure."""
-    run, requests = run_read_scenario(claude_code, upstream, model, direct=True)
-    if not run.succeeded or not requests:
+def direct_control(read_scenario, target, run_config) -> Scenario:
+    """The control: the same scenario with Claude Code straight at the recording upstream, in the same HOME
+    and working directory (so the prompt's paths match). It talks to the suite's own upstream, so a
+    failure here is the suite's: it raises in set-up and the test reports an error, never a failure."""
+    run, scenario = run_read_scenario(read_scenario.driver, target.upstream, run_config.model, direct=True)
+    if not run.succeeded or not scenario.requests:
         raise RuntimeError(f"the control run straight at the recording upstream failed: {run.outcome()}")
-    return requests
+    return scenario
 
 
 @pytest.mark.req("E2E-5")
-def test_upstream_receives_what_claude_code_sends_directly(direct_control, claude_code, upstream, model, evidence, run_config):
-    _, through_gateway = run_read_scenario(claude_code, upstream, model, direct=False)
-    differences = compare(direct_control, through_gateway, {name.lower() for name, _ in run_config.gateway_headers})
+def test_upstream_receives_what_claude_code_sends_directly(direct_control, read_scenario, upstream, evidence, run_config):
+    read_scenario.show(upstream, evidence)
+    upstream.scenarios.append(direct_control)
+    differences = compare(direct_control.requests, read_scenario.scenario.requests,
+                          {name.lower() for name, _ in run_config.gateway_headers})
     evidence.add("what the upstream received: Claude Code directly vs through the gateway (volatile ids normalised)",
                  differences.report())
     if differences.forbidden:

@@ -36,6 +36,10 @@ class Fault:
     # Headers a deployment of this gateway needs on every request: the self-tests pass them with
     # --gateway-header (plain) and --gateway-headers-env (secret).
     suite_headers: tuple[tuple[str, str], ...] = ()
+    # False when Claude Code in print mode (the end-to-end area) sends no request the fault changes: it
+    # sends one POST /v1/messages?beta=true with a valid credential, no discovery, no count_tokens. The
+    # fault matrix leaves the E2E area out of those runs to stay within CI's time.
+    affects_print_mode = True
     suite_secret_headers: tuple[tuple[str, str], ...] = ()
 
     async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:

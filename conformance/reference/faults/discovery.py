@@ -39,6 +39,7 @@ class ModelsPageFault(Fault):
 @fault
 class SlowModels(Fault):
     name = "slow-models"
+    affects_print_mode = False
     description = "answers /v1/models after 4 s"
     breaks = ("DISC-3",)
 
@@ -51,6 +52,7 @@ class SlowModels(Fault):
 @fault
 class RedirectModels(Fault):
     name = "redirect-models"
+    affects_print_mode = False
     description = "redirects /v1/models to /v1/models/ (307)"
     breaks = ("PATH-5", "DISC-3")
 
@@ -63,6 +65,7 @@ class RedirectModels(Fault):
 @fault
 class PagedModels(ModelsPageFault):
     name = "paged-models"
+    affects_print_mode = False
     description = "ignores limit=1000: returns 2 models and has_more: true"
     breaks = ("DISC-7",)
 
@@ -74,6 +77,7 @@ class PagedModels(ModelsPageFault):
 @fault
 class RejectLimit1000(Fault):
     name = "reject-limit-1000"
+    affects_print_mode = False
     description = "answers limit=1000 with 400 (accepts at most 100)"
     breaks = ("DISC-3", "DISC-4", "AUTH-4")
 
@@ -86,6 +90,7 @@ class RejectLimit1000(Fault):
 @fault
 class NonClaudeIds(ModelsPageFault):
     name = "non-claude-ids"
+    affects_print_mode = False
     description = "lists models under ids without claude or anthropic (sonnet-4-6, ...)"
     breaks = ("DISC-8",)
 
@@ -97,6 +102,7 @@ class NonClaudeIds(ModelsPageFault):
 @fault
 class ModelsNeedTenantHeader(Fault):
     name = "models-need-tenant-header"
+    affects_print_mode = False
     description = "answers /v1/models 400 unless an X-Tenant header (which Claude Code does not send) is present"
     breaks = ("DISC-3", "DISC-4", "AUTH-4")
 
@@ -109,6 +115,7 @@ class ModelsNeedTenantHeader(Fault):
 @fault
 class CountTokensZero(Fault):
     name = "count-tokens-zero"
+    affects_print_mode = False
     description = "answers count_tokens itself with {\"input_tokens\": 0}"
     breaks = ("TOK-2", "TOK-3")
 
@@ -119,6 +126,7 @@ class CountTokensZero(Fault):
 @fault
 class CountTokensWrongEndpoint(Fault):
     name = "count-tokens-wrong-endpoint"
+    affects_print_mode = False
     description = "forwards count_tokens to the upstream's /v1/messages"
     breaks = ("TOK-2", "TOK-3", "TOK-5", "ERR-6")
 
@@ -131,6 +139,7 @@ class CountTokensWrongEndpoint(Fault):
 @fault
 class ModelsAbsent(Fault):
     name = "models-absent"
+    affects_print_mode = False
     description = "does not serve /v1/models (JSON 404)"
     variant = True
 
@@ -141,6 +150,7 @@ class ModelsAbsent(Fault):
 @fault
 class CountTokensAbsent(Fault):
     name = "count-tokens-absent"
+    affects_print_mode = False
     description = "does not serve count_tokens (JSON 404)"
     variant = True
 
@@ -151,6 +161,7 @@ class CountTokensAbsent(Fault):
 @fault
 class ThousandModels(ModelsPageFault):
     name = "thousand-models"
+    affects_print_mode = False
     description = "lists a catalogue of 1000 models in one page"
     variant = True
 

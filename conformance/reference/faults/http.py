@@ -37,6 +37,7 @@ class RedirectMessages(Fault):
 @fault
 class BearerOnly(Fault):
     name = "bearer-only"
+    affects_print_mode = False
     description = "reads the credential from Authorization: Bearer only"
     breaks = ("AUTH-9",)
 
@@ -47,6 +48,7 @@ class BearerOnly(Fault):
 @fault
 class XApiKeyOnly(Fault):
     name = "x-api-key-only"
+    affects_print_mode = False
     description = "reads the credential from x-api-key only"
     breaks = ("AUTH-9",)
 
@@ -57,6 +59,7 @@ class XApiKeyOnly(Fault):
 @fault
 class AnyCredential(Fault):
     name = "any-credential"
+    affects_print_mode = False
     description = "accepts any credential, or none"
     breaks = ("AUTH-3",)
 
@@ -67,6 +70,7 @@ class AnyCredential(Fault):
 @fault
 class Html401(Fault):
     name = "html-401"
+    affects_print_mode = False
     description = "answers a bad credential with 401 and an HTML page"
     breaks = ("ERR-2",)
 
@@ -77,6 +81,7 @@ class Html401(Fault):
 @fault
 class Plain401(Fault):
     name = "401-without-envelope"
+    affects_print_mode = False
     description = "answers a bad credential with 401 and a non-Anthropic JSON body"
     breaks = ("ERR-2",)
 
@@ -87,6 +92,7 @@ class Plain401(Fault):
 @fault
 class Html404(Fault):
     name = "html-404"
+    affects_print_mode = False
     description = "answers unknown paths with 404 and an HTML page"
     breaks = ("PATH-7", "ERR-2")
 
