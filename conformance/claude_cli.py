@@ -14,7 +14,9 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +84,7 @@ class CliRun:
     stdout: str
     stderr: str
     duration_s: float
-    time_bound_s: float
+    stopped: str  # why the suite killed it ("" when it exited on its own)
     events: list[dict[str, Any]] = field(default_factory=list)  # stream-json lines that parsed
 
     @property
@@ -113,7 +115,7 @@ class CliRun:
     def outcome(self) -> str:
         """One line for a failure message: how the CLI ended and what it printed last."""
         if self.timed_out:
-            return f"Claude Code did not finish within {self.time_bound_s:g} s and was stopped"
+            return f"Claude Code did not finish: {self.stopped} after {self.duration_s:.1f} s"
         result = self.result
         if result is None:
             tail = (self.stderr.strip() or self.stdout.strip())[-300:]
@@ -123,7 +125,7 @@ class CliRun:
 
     def transcript(self, redactor: Redactor) -> str:
         lines = [f"$ {' '.join(self.command[:1] + [_shell_quote(a) for a in self.command[1:]])}",
-                 f"exit {self.returncode if not self.timed_out else 'killed'} after {self.duration_s:.2f} s (bound {self.time_bound_s:g} s)",
+                 f"exit {self.returncode} after {self.duration_s:.2f} s" if not self.timed_out else f"{self.stopped} ({self.duration_s:.2f} s)",
                  "--- stdout (stream-json)", _preview(self.stdout), "--- stderr", _preview(self.stderr)]
         return redactor.redact("\n".join(lines))
 
@@ -161,9 +163,17 @@ def cli_environment(home: Path, base_url: str, credential_header: str, token: st
     return env
 
 
-def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], model: str, time_bound_s: float,
-            max_turns: int = 3, allowed_tools: tuple[str, ...] = ()) -> CliRun:
-    """Run one print-mode turn sequence; never hangs: the process group is killed at time_bound_s."""
+# Before its first request a cold CLI start (a 400 MB binary on a loaded machine) may take this long.
+START_ALLOWANCE_S = 30.0
+# The CLI's own work between two upstream events (reading a file, building the next request).
+CLIENT_WORK_S = 5.0
+
+
+def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], model: str, idle_bound_s: float,
+            last_upstream_activity: Callable[[], float], max_turns: int = 3, allowed_tools: tuple[str, ...] = ()) -> CliRun:
+    """Run one print-mode turn sequence; never hangs. Like --timeout for the suite's own requests, silence
+    ends it: the process group is killed when neither the CLI's output nor the upstream has moved for
+    idle_bound_s (START_ALLOWANCE_S before the CLI's first request reached the upstream)."""
     command = [cli.path, "-p", prompt, "--model", model, "--output-format", "stream-json", "--verbose",
                "--max-turns", str(max_turns)]
     if allowed_tools:
@@ -171,22 +181,60 @@ def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], 
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
-    try:
-        stdout, stderr = process.communicate(timeout=time_bound_s)
-        returncode: int | None = process.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        stdout, stderr = process.communicate()
-        returncode = None
+    output = _Output(process)
+    stopped = ""
+    while process.poll() is None:
+        time.sleep(0.1)
+        now, upstream_moved = time.monotonic(), last_upstream_activity()
+        started_talking = upstream_moved > started
+        bound = idle_bound_s if started_talking else START_ALLOWANCE_S
+        quiet_since = max(started, output.last_line_at, upstream_moved if started_talking else 0.0)
+        if now - quiet_since > bound:
+            stopped = (f"stopped: nothing moved for {bound:g} s (no CLI output, no upstream activity)"
+                       if started_talking else f"stopped: no request reached the upstream within {bound:g} s of the start")
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output.join()
     events = []
-    for line in stdout.splitlines():
+    for line in output.stdout.splitlines():
         try:
             event = json.loads(line)
         except ValueError:
             continue
         if isinstance(event, dict):
             events.append(event)
-    return CliRun(command, returncode, stdout, stderr, time.monotonic() - started, time_bound_s, events)
+    returncode = None if stopped else process.returncode
+    return CliRun(command, returncode, output.stdout, output.stderr, time.monotonic() - started, stopped, events)
+
+
+class _Output:
+    """Reads the CLI's stdout and stderr in threads, noting when the last line arrived."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.last_line_at = 0.0
+        self._parts: dict[str, list[str]] = {"stdout": [], "stderr": []}
+        self._threads = [threading.Thread(target=self._read, args=(stream, name), daemon=True)
+                         for stream, name in ((process.stdout, "stdout"), (process.stderr, "stderr"))]
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self, stream, name: str) -> None:
+        for line in stream:
+            self._parts[name].append(line)
+            self.last_line_at = time.monotonic()
+        stream.close()
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._parts["stdout"])
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._parts["stderr"])
 
 
 class CliSandbox:
@@ -214,7 +262,8 @@ class ClaudeCode:
     recording upstream); every run becomes part of the test's evidence."""
 
     def __init__(self, cli: ClaudeCli, *, gateway_url: str, upstream_url: str, credential_header: str, token: str,
-                 headers: tuple[tuple[str, str], ...], model: str, timeout_s: float, redactor: Redactor) -> None:
+                 headers: tuple[tuple[str, str], ...], model: str, timeout_s: float, redactor: Redactor,
+                 last_upstream_activity: Callable[[], float]) -> None:
         self.cli = cli
         self.gateway_url = gateway_url
         self.upstream_url = upstream_url
@@ -224,6 +273,7 @@ class ClaudeCode:
         self.model = model
         self.timeout_s = timeout_s
         self.redactor = redactor
+        self.last_upstream_activity = last_upstream_activity
         self.sandbox = CliSandbox()
         self.runs: list[tuple[str, CliRun]] = []
 
@@ -235,12 +285,11 @@ class ClaudeCode:
             max_turns: int = 3) -> CliRun:
         """direct: the control run, ANTHROPIC_BASE_URL at the recording upstream instead of the gateway."""
         base_url = self.upstream_url if direct else self.gateway_url
-        # Up to three model requests per run, each bounded by the CLI's own request timeout, plus start-up.
-        time_bound_s = (max_retries + max_turns + 1) * (self.timeout_s + 5) + 30
         env = cli_environment(self.sandbox.fresh_home(), base_url, self.credential_header,
                               "cgc-direct-control-token" if direct else self.token, () if direct else self.headers,
                               max_retries, self.timeout_s)
-        run = run_cli(self.cli, prompt, workdir=self.workdir, env=env, model=self.model, time_bound_s=time_bound_s,
+        run = run_cli(self.cli, prompt, workdir=self.workdir, env=env, model=self.model,
+                      idle_bound_s=self.timeout_s + CLIENT_WORK_S, last_upstream_activity=self.last_upstream_activity,
                       max_turns=max_turns, allowed_tools=allowed_tools)
         self.runs.append(("straight at the recording upstream (control)" if direct else "through the gateway", run))
         return run

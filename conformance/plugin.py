@@ -201,7 +201,7 @@ def claude_code_factory(request: pytest.FixtureRequest, target: Target, auth: Au
         return ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
                           credential_header=auth.declared[0] if auth.declared else "bearer", token=run_config.token,
                           headers=run_config.gateway_headers, model=run_config.model, timeout_s=run_config.timeout_s,
-                          redactor=target.redactor)
+                          redactor=target.redactor, last_upstream_activity=lambda: target.upstream.last_activity)
 
     return make
 

@@ -50,3 +50,36 @@ def test_rendered_exchange_never_shows_the_token():
     redactor.add("tok-123", "GATEWAY_TOKEN")
     text = render_exchange(exchange, redactor)
     assert "tok-123" not in text and "<GATEWAY_TOKEN>" in text
+
+
+def test_gateway_headers_come_from_options_and_a_secret_variable():
+    config = build_config(gateway_url=None, gateway_header=["X-Route:  team-a "], gateway_headers_env="HDRS",
+                          environ={"HDRS": "X-Tenant-Key: k-123\n\nX-Project: p"})
+    assert config.gateway_headers == (("X-Route", "team-a"), ("X-Tenant-Key", "k-123"), ("X-Project", "p"))
+    assert {"k-123", "p"} <= set(config.secrets) and "team-a" not in config.secrets
+    assert "k-123" not in repr(config) and config.header_placeholder("X-Tenant-Key") == "HDRS:X-Tenant-Key"
+
+
+@pytest.mark.parametrize("line", ["no colon", "Bad Name: v", ": empty name"])
+def test_malformed_header_lines_are_refused(line):
+    with pytest.raises(ConfigError, match="--gateway-header"):
+        build_config(gateway_url=None, environ={}, gateway_header=[line])
+
+
+def test_curl_command_keeps_secrets_as_variables_and_the_body_exact():
+    import subprocess
+
+    from conformance.repro import curl_command
+
+    body = '{"text":"it\'s \\"quoted\\" $HOME `x` \\\\ caf\u00e9"}'.encode()
+    exchange = Exchange("t", "POST", "http://127.0.0.1:9/v1/messages?beta=true",
+                        [("Authorization", "Bearer tok-1"), ("X-Tenant-Key", "k-2"), ("X-Plain", 'a"b$c')], body, 0.0)
+    command = curl_command(exchange, {"tok-1": "GATEWAY_TOKEN", "k-2": "X_TENANT_KEY"}, 5)
+    assert "tok-1" not in command and "k-2" not in command
+    assert "${GATEWAY_TOKEN}" in command and "${X_TENANT_KEY}" in command
+    # What the shell makes of the command: print curl's arguments instead of running it.
+    echoed = subprocess.run(["bash", "-c", "curl() { printf '%s\\n' \"$@\"; }\n" + command], capture_output=True,
+                            env={"GATEWAY_TOKEN": "tok-1", "X_TENANT_KEY": "k-2", "PATH": "/usr/bin:/bin"})
+    arguments = echoed.stdout.decode().split("\n")
+    assert "Authorization: Bearer tok-1" in arguments and "X-Tenant-Key: k-2" in arguments and 'X-Plain: a"b$c' in arguments
+    assert body.decode() in echoed.stdout.decode() and f"{body.decode()}\n" == echoed.stdout.decode().split("--data-binary\n", 1)[1]

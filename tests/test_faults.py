@@ -18,6 +18,10 @@ PARALLEL_RUNS = 3
 NEVER_ANSWERS_TIMEOUT = "1"
 
 
+# Tests that read one fault's run without a fault parameter.
+RUN_NEEDED_BY = {"test_e2e_failures_carry_the_claude_cli_output": "rewrite-signature"}
+
+
 def run_fault(name: str, report_dir) -> SuiteRun:
     cls = FAULTS.get(name, Fault)
     timeout = NEVER_ANSWERS_TIMEOUT if cls.breaks_everything else cls.self_test_timeout
@@ -29,18 +33,24 @@ def run_fault(name: str, report_dir) -> SuiteRun:
         return run_against(gateway, report_dir, *args, env=env)
 
 
+def is_slow(fault: type[Fault]) -> bool:
+    return fault.self_test_timeout is not None or fault.name.startswith("slow-")
+
+
 def selected_names(items) -> list[str]:
     """The reference plus the faults the selected tests need (all of them for the matrix snapshot)."""
     if any(item.name == "test_fault_matrix_snapshot" for item in items):
         return [Fault.name, *sorted(FAULTS)]
     params = [getattr(item, "callspec", None) for item in items]
     chosen = {p.params.get("fault") or p.params.get("variant") for p in params if p is not None}
+    chosen |= {RUN_NEEDED_BY[item.name] for item in items if item.name in RUN_NEEDED_BY}
     return [Fault.name, *sorted(name for name in chosen if name in FAULTS)]
 
 
 @pytest.fixture(scope="session")
 def fault_runs(request, tmp_path_factory) -> dict[str, SuiteRun]:
-    names = selected_names(request.session.items)
+    # Longest runs first (stalling faults, slow discovery and pacing), so no worker is left with one at the end.
+    names = sorted(selected_names(request.session.items), key=lambda name: not is_slow(FAULTS.get(name, Fault)))
     report_dirs = [tmp_path_factory.mktemp(name) for name in names]  # mktemp is not thread-safe
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
         return dict(zip(names, pool.map(run_fault, names, report_dirs)))
@@ -79,3 +89,11 @@ def test_correct_but_unusual_variant_passes_everything(fault_runs, variant):
 def test_fault_matrix_snapshot(fault_runs, snapshot):
     matrix = {name: run.requirements_with("failed") for name, run in fault_runs.items()}
     assert matrix == snapshot
+
+
+def test_e2e_failures_carry_the_claude_cli_output(fault_runs):
+    run = fault_runs["rewrite-signature"]
+    failed = [t for t in run.document["tests"] if t["outcome"] == "failed" and "E2E-3" in t["requirements"]]
+    assert failed, run.requirements_with("failed")
+    transcript = failed[0]["transcript"]
+    assert "--- stdout (stream-json)" in transcript and '"type":"result"' in transcript and "Claude Code 2.1.331" in transcript

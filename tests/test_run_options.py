@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import jsonschema
 
 from conformance.resources import schema
+from conformance.reference.faults import FAULTS
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
-from conformance.reference.faults import FAULTS
 from tests.conftest import HEADERS_ENV, header_options, reference_gateway, run_against, run_suite
 
 # Option tests that are not about streaming leave its seconds-long scripted streams out.
@@ -135,9 +138,6 @@ def test_accept_needs_a_known_id_and_a_reason(tmp_path):
 
 
 def test_diff_lists_status_changes_and_fails_on_regressions(tmp_path, reference_run):
-    import subprocess
-    import sys
-
     with reference_gateway("drop-pings") as gateway:
         broken = run_against(gateway, tmp_path, "-m", "streaming")
     assert broken.requirements_with("failed") == ["SSE-4"]
@@ -181,3 +181,27 @@ def test_bad_header_options_are_usage_errors_that_keep_the_secret(tmp_path):
     secret_line = run_suite(tmp_path, "--gateway-headers-env", "CGC_HEADERS", *NO_STREAMING,
                             env={"CGC_HEADERS": "X-Ok: fine\nbad header line with cgc-secret-value"})
     assert secret_line.returncode == 4 and "cgc-secret-value" not in secret_line.stderr + secret_line.stdout
+
+
+def test_failed_test_carries_a_curl_command_that_reproduces_it(tmp_path):
+    with reference_gateway("query-string-404") as gateway:
+        run = run_against(gateway, tmp_path, "-m", "paths")
+        failed = next(t for t in run.document["tests"] if t["outcome"] == "failed" and "[messages]" in t["nodeid"])
+        command = failed["reproduce"][-1]  # the ?beta=true request; the first is the bare-path comparison
+        assert "${GATEWAY_TOKEN}" in command and gateway.token not in command and "?beta=true" in command
+        assert "Reproduce with curl" in (tmp_path / "conformance.html").read_text()
+        # The gateway is still up: the command alone, with the token in the environment, gets the same 404.
+        replay = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30,
+                                env={"PATH": os.environ["PATH"], "GATEWAY_TOKEN": gateway.token})
+    assert replay.returncode == 0 and replay.stdout.startswith("HTTP/1.1 404"), replay.stdout[:300] + replay.stderr[:300]
+    passed = [t for t in run.document["tests"] if t["outcome"] == "passed"]
+    assert passed and all(t["reproduce"] == [] for t in passed)
+
+
+def test_without_the_claude_cli_the_e2e_area_is_skipped_with_the_install_command(tmp_path):
+    run = run_suite(tmp_path, "-m", "e2e", "--claude-cli", str(tmp_path / "no-such-claude"))
+    assert run.returncode == 0, run.stdout[-2000:]
+    e2e = [r for r in run.document["requirements"] if r["area"] == "e2e"]
+    assert e2e and all(r["status"] == "skipped" for r in e2e)
+    assert all("npm install @anthropic-ai/claude-code@2.1.331" in r["reason"] for r in e2e)
+    assert run.document["claude_code_cli"]["status"].startswith("not run") and run.document["verdict"] == "incomplete"

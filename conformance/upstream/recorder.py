@@ -114,6 +114,9 @@ class RecordingUpstream:
         self._scenarios: dict[str, Scenario] = {}
         self.unmatched: list[ReceivedRequest] = []  # requests that carried no known scenario
         self.models_script: Script | None = None  # answer to GET /v1/models (it has no body to key on)
+        # time.monotonic() of the last request received or answer step sent: a client driven through the
+        # gateway (the real CLI) that stays silent long after it is how the suite sees a stalled gateway.
+        self.last_activity = 0.0
 
     # ---- test side
     def scenario(self, script: Script | None = None, *later: Script, by_turn: bool = False) -> Scenario:
@@ -149,7 +152,7 @@ class RecordingUpstream:
             raw_path=raw_path + (f"?{query}" if query else ""),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=body,
-            received_at=time.monotonic(),
+            received_at=self._touch(),
             nonce=nonce,
         )
         script = None
@@ -163,27 +166,31 @@ class RecordingUpstream:
         response = self._answer(received, scenario, script)
         await response(scope, receive, send)
 
+    def _touch(self) -> float:
+        self.last_activity = time.monotonic()
+        return self.last_activity
+
     def _answer(self, received: ReceivedRequest, scenario: Scenario | None, script: Script | None) -> Response:
         kind = received.kind
         if scenario is not None and script is not None:
-            return _play(script, scenario.log)
+            return _play(script, scenario.log, self._touch)
         if kind == "models" and self.models_script is not None:
-            return _play(self.models_script, StepLog())
+            return _play(self.models_script, StepLog(), self._touch)
         if kind in ("messages", "count_tokens") and received.method == "POST" and received.nonce is None:
             message = (
                 f"recording upstream: no '{SCENARIO_MARKER} <nonce>' marker in the request body. The suite puts "
                 "one in the last user message of every request; the gateway changed or dropped the message text "
                 "(BODY-1: the upstream must receive the same JSON content)."
             )
-            return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog())
-        return _play(default_answer(kind, received.body), scenario.log if scenario else StepLog())
+            return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), self._touch)
+        return _play(default_answer(kind, received.body), scenario.log if scenario else StepLog(), self._touch)
 
 
 class _AbortStream(Exception):
     """Raised inside the body generator to drop the connection mid-response (Close step)."""
 
 
-def _play(script: Script, log: StepLog) -> Response:
+def _play(script: Script, log: StepLog, touch=time.monotonic) -> Response:
     respond = script.respond
     headers = dict(respond.headers)
 
@@ -192,7 +199,7 @@ def _play(script: Script, log: StepLog) -> Response:
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 continue
-            log.sent.append((time.monotonic(), index, step))
+            log.sent.append((touch(), index, step))
             if isinstance(step, Close):
                 raise _AbortStream("scripted early close")
             yield step.encode() if isinstance(step, Event) else step.data  # type: ignore[union-attr]

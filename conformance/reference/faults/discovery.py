@@ -139,7 +139,6 @@ class CountTokensWrongEndpoint(Fault):
 @fault
 class ModelsAbsent(Fault):
     name = "models-absent"
-    affects_print_mode = False
     description = "does not serve /v1/models (JSON 404)"
     variant = True
 
@@ -150,7 +149,6 @@ class ModelsAbsent(Fault):
 @fault
 class CountTokensAbsent(Fault):
     name = "count-tokens-absent"
-    affects_print_mode = False
     description = "does not serve count_tokens (JSON 404)"
     variant = True
 
@@ -161,7 +159,6 @@ class CountTokensAbsent(Fault):
 @fault
 class ThousandModels(ModelsPageFault):
     name = "thousand-models"
-    affects_print_mode = False
     description = "lists a catalogue of 1000 models in one page"
     variant = True
 

@@ -42,7 +42,7 @@ class BodyFault(Fault):
 class StripAnthropicBeta(Fault):
     name = "strip-anthropic-beta"
     description = "drops the anthropic-beta header"
-    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "SSE-12")
+    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "SSE-12", "E2E-5")
 
     def upstream_headers(self, headers):
         return [(k, v) for k, v in headers if k.lower() != b"anthropic-beta"]
@@ -52,7 +52,7 @@ class StripAnthropicBeta(Fault):
 class FixedBetaList(Fault):
     name = "fixed-beta-list"
     description = "replaces anthropic-beta with its own value (oauth-2025-04-20)"
-    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "SSE-12")
+    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "SSE-12", "E2E-5")
 
     def upstream_headers(self, headers):
         return [(k, v) for k, v in headers if k.lower() != b"anthropic-beta"] + [(b"anthropic-beta", b"oauth-2025-04-20")]
@@ -62,7 +62,7 @@ class FixedBetaList(Fault):
 class AllowlistBetas(Fault):
     name = "allowlist-betas"
     description = "forwards only the beta values it knows"
-    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8")
+    breaks = ("HDR-2", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "E2E-5")
 
     def upstream_headers(self, headers):
         kept = []
@@ -77,7 +77,7 @@ class AllowlistBetas(Fault):
 class StripAnthropicVersion(Fault):
     name = "strip-anthropic-version"
     description = "drops the anthropic-version header"
-    breaks = ("HDR-1",)
+    breaks = ("HDR-1", "E2E-5")
 
     def upstream_headers(self, headers):
         return [(k, v) for k, v in headers if k.lower() != b"anthropic-version"]
@@ -109,7 +109,7 @@ class DropUnknownBodyFields(BodyFault):
 class FlattenSystem(BodyFault):
     name = "flatten-system"
     description = "joins the system blocks into one string"
-    breaks = ("BODY-1", "BODY-9", "BODY-11", "ATTR-3", "BODY-17")
+    breaks = ("BODY-1", "BODY-9", "BODY-11", "ATTR-3", "BODY-17", "E2E-5")
 
     def change(self, body):
         if isinstance(body.get("system"), list):
@@ -130,7 +130,7 @@ def _strip_cache_control(value: Any) -> None:
 class DropCacheControl(BodyFault):
     name = "drop-cache-control"
     description = "removes every cache_control marker"
-    breaks = ("BODY-1", "BODY-9", "BODY-17")
+    breaks = ("BODY-1", "BODY-9", "BODY-17", "E2E-5")
 
     def change(self, body):
         _strip_cache_control(body)
@@ -140,7 +140,7 @@ class DropCacheControl(BodyFault):
 class PrependSystemBlock(BodyFault):
     name = "prepend-system-block"
     description = "puts its own block in front of the system array"
-    breaks = ("BODY-1", "BODY-11", "ATTR-3", "BODY-17")
+    breaks = ("BODY-1", "BODY-11", "ATTR-3", "BODY-17", "E2E-5")
 
     def change(self, body):
         if isinstance(body.get("system"), list):

@@ -13,7 +13,7 @@ from conformance.reference.faults.base import Fault, api_key_values, bearer_valu
 class QueryString404(Fault):
     name = "query-string-404"
     description = "routes on the full URL: ?beta=true gives 404"
-    breaks = ("PATH-2",)
+    breaks = ("PATH-2", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E2E-5")
 
     async def intercept(self, request, path, prefix):
         if request.url.query and path.startswith("/v1/messages"):

@@ -105,7 +105,7 @@ def assemble_message(events: list[dict[str, Any]]) -> dict[str, Any]:
 class JsonForStream(Fault):
     name = "json-for-stream"
     description = "answers stream:true with the assembled JSON Message instead of SSE"
-    breaks = ("SSE-1", "SSE-2", "SSE-3", "SSE-4", "SSE-6", "SSE-7", "SSE-8", "SSE-9", "SSE-10", "ATTR-2")
+    breaks = ("SSE-1", "SSE-2", "SSE-3", "SSE-4", "SSE-6", "SSE-7", "SSE-8", "SSE-9", "SSE-10", "ATTR-2", "E2E-1")
 
     def response_headers(self, headers, upstream):
         if not is_sse(upstream):
@@ -125,7 +125,7 @@ class JsonForStream(Fault):
 class DropEventLines(EventFault):
     name = "drop-event-lines"
     description = "strips the event: line of every SSE event (data lines only)"
-    breaks = ("SSE-2",)
+    breaks = ("SSE-2", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E2E-5")
 
     def event(self, raw, data):
         return b"\n".join(line for line in raw.split(b"\n") if not line.startswith(b"event:"))
@@ -179,7 +179,7 @@ class DropUnknownEvents(EventFault):
 class RewriteSignature(EventFault):
     name = "rewrite-signature"
     description = "re-encodes thinking signatures in the stream (base64 padding dropped)"
-    breaks = ("SSE-9",)
+    breaks = ("SSE-9", "E2E-3", "E2E-5")
 
     def event(self, raw, data):
         delta = data.get("delta", {})
@@ -193,7 +193,7 @@ class RewriteSignature(EventFault):
 class RewriteHistorySignature(Fault):
     name = "rewrite-history-signature"
     description = "re-encodes thinking signatures in the message history sent upstream"
-    breaks = ("SSE-9", "BODY-13", "BODY-17")
+    breaks = ("SSE-9", "BODY-13", "BODY-17", "E2E-3", "E2E-5")
 
     def request_body(self, body):
         try:
@@ -223,7 +223,7 @@ class ReserializeEvents(EventFault):
 class StallBeforeMessageStop(EventFault):
     name = "stall-before-message-stop"
     description = "holds the stream open without message_stop, sending nothing more"
-    breaks = ("SSE-10",)
+    breaks = ("SSE-10", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E2E-5")
     self_test_timeout = 4.0
 
     async def relay(self, chunks, upstream):
@@ -240,7 +240,7 @@ class StallBeforeMessageStop(EventFault):
 class StreamForever(EventFault):
     name = "stream-forever"
     description = "replaces message_stop with pings every second, forever"
-    breaks = ("SSE-10",)
+    breaks = ("SSE-10", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E2E-5")
     self_test_timeout = 4.0
 
     async def relay(self, chunks, upstream):

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The Portkey AI gateway (open source), pinned, against the conformance suite. Portkey routes by request
+# headers: x-portkey-provider picks the provider, x-portkey-custom-host its base URL (here the suite's
+# recording upstream), so the suite sends them with --gateway-header, as Claude Code would send them
+# from ANTHROPIC_CUSTOM_HEADERS. The credential is passed through to the provider (Portkey's open-source
+# gateway has no client keys of its own).   examples/gateways/portkey/run.sh [extra suite options]
+source "$(dirname "$0")/../common.sh"
+VERSION=1.15.2
+PREFIX="$CACHE/portkey-gateway-$VERSION"
+[ -f "$PREFIX/node_modules/@portkey-ai/gateway/build/start-server.js" ] || npm install --no-audit --no-fund --prefix "$PREFIX" "@portkey-ai/gateway@$VERSION"
+
+GATEWAY_PORT=$(free_port); UPSTREAM_PORT=$(free_port)
+export GATEWAY_TOKEN="cgc-portkey-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
+GATEWAY_LOG="$CACHE/portkey.log"
+node -r "$(dirname "$0")/../bind-loopback.cjs" "$PREFIX/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$GATEWAY_PORT" --headless >"$GATEWAY_LOG" 2>&1 &
+GATEWAY_PID=$!
+trap 'kill $GATEWAY_PID 2>/dev/null || true' EXIT
+wait_for_port "$GATEWAY_PORT" "$GATEWAY_PID" 60
+echo "Portkey gateway $VERSION listening on 127.0.0.1:$GATEWAY_PORT, upstream 127.0.0.1:$UPSTREAM_PORT"
+run_suite portkey "http://127.0.0.1:$GATEWAY_PORT" \
+  --gateway-header "x-portkey-provider: anthropic" \
+  --gateway-header "x-portkey-custom-host: http://127.0.0.1:$UPSTREAM_PORT/v1" "$@"
