@@ -131,7 +131,11 @@ class CliRun:
 
 
 def _preview(text: str) -> str:
-    return text if len(text) <= PREVIEW else text[:PREVIEW] + f"\n… ({len(text) - PREVIEW} more characters)"
+    """The start and the end: the CLI's last lines (its result, its error) matter most."""
+    if len(text) <= PREVIEW:
+        return text
+    head, tail = PREVIEW // 4, PREVIEW - PREVIEW // 4
+    return f"{text[:head]}\n… ({len(text) - PREVIEW} characters left out) …\n{text[-tail:]}"
 
 
 def _shell_quote(arg: str) -> str:

@@ -28,3 +28,26 @@ def test_recipes_use_only_documented_options(name):
     used = set(re.findall(r"claude-gateway-conformance[^\n]*", (EXAMPLES / name).read_text()))
     options = {o for line in used for o in re.findall(r"(--[a-z-]+)", line)}
     assert options and options <= documented_options()
+
+
+GATEWAY_RECIPES = sorted((EXAMPLES / "gateways").glob("*/run.sh"))
+
+
+@pytest.mark.parametrize("script", GATEWAY_RECIPES, ids=lambda p: p.parent.name)
+def test_gateway_recipe_is_valid_bash_using_documented_options(script):
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    text = script.read_text()
+    suite_call = text.split("run_suite ", 1)[1]
+    options = set(re.findall(r"(--[a-z-]+)", suite_call))
+    assert options <= documented_options()
+    assert re.search(r"^VERSION=\S+", text, re.M), "each recipe pins the gateway version"
+
+
+def test_gateway_configs_parse():
+    import json
+
+    configs = list((EXAMPLES / "gateways").glob("*/*.json")) + list((EXAMPLES / "gateways").glob("*/*.yaml"))
+    assert configs
+    for config in configs:
+        loaded = json.loads(config.read_text()) if config.suffix == ".json" else yaml.safe_load(config.read_text())
+        assert isinstance(loaded, dict), config
