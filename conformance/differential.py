@@ -18,7 +18,8 @@ _VOLATILE = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<device-id>"),
     (re.compile(r"conformance-scenario [A-Za-z0-9]+"), "conformance-scenario <nonce>"),
-    (re.compile(r"\b\d{4}-\d{2}-\d{2}\b"), "<date>"),
+    # A free-standing date (the prompt's "today"), not the date inside a beta name like effort-2025-11-24.
+    (re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])"), "<date>"),
 ]
 # Set per connection or by the credential swap every gateway makes: never a protocol difference.
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding",

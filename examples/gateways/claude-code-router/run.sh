@@ -13,7 +13,7 @@ rm -rf "$CCR_HOME" && mkdir -p "$CCR_HOME/.claude-code-router"
 export CCR_PORT=$GATEWAY_PORT CGC_UPSTREAM_MESSAGES_URL="http://127.0.0.1:$UPSTREAM_PORT/v1/messages"
 export CCR_APIKEY="cgc-ccr-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 export GATEWAY_TOKEN="$CCR_APIKEY"
-cp "$(dirname "$0")/config.json" "$CCR_HOME/.claude-code-router/config.json"
+cp "$REPO/examples/gateways/claude-code-router/config.json" "$CCR_HOME/.claude-code-router/config.json"
 GATEWAY_LOG="$CACHE/claude-code-router.log"
 HOME="$CCR_HOME" node "$PREFIX/node_modules/@musistudio/claude-code-router/dist/cli.js" start >"$GATEWAY_LOG" 2>&1 &
 GATEWAY_PID=$!

@@ -11,7 +11,7 @@ export CGC_UPSTREAM_BASE="http://127.0.0.1:$UPSTREAM_PORT" CGC_UPSTREAM_KEY="cgc
 export LITELLM_MASTER_KEY="sk-cgc-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 export GATEWAY_TOKEN="$LITELLM_MASTER_KEY" LITELLM_TELEMETRY=False
 GATEWAY_LOG="$CACHE/litellm.log"
-"$VENV/bin/litellm" --config "$(dirname "$0")/config.yaml" --host 127.0.0.1 --port "$GATEWAY_PORT" >"$GATEWAY_LOG" 2>&1 &
+"$VENV/bin/litellm" --config "$REPO/examples/gateways/litellm/config.yaml" --host 127.0.0.1 --port "$GATEWAY_PORT" >"$GATEWAY_LOG" 2>&1 &
 GATEWAY_PID=$!
 trap 'kill $GATEWAY_PID 2>/dev/null || true' EXIT
 wait_for_port "$GATEWAY_PORT" "$GATEWAY_PID" 120

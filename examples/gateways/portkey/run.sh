@@ -12,7 +12,7 @@ PREFIX="$CACHE/portkey-gateway-$VERSION"
 GATEWAY_PORT=$(free_port); UPSTREAM_PORT=$(free_port)
 export GATEWAY_TOKEN="cgc-portkey-$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 GATEWAY_LOG="$CACHE/portkey.log"
-node -r "$(dirname "$0")/../bind-loopback.cjs" "$PREFIX/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$GATEWAY_PORT" --headless >"$GATEWAY_LOG" 2>&1 &
+node -r "$REPO/examples/gateways/bind-loopback.cjs" "$PREFIX/node_modules/@portkey-ai/gateway/build/start-server.js" --port="$GATEWAY_PORT" --headless >"$GATEWAY_LOG" 2>&1 &
 GATEWAY_PID=$!
 trap 'kill $GATEWAY_PID 2>/dev/null || true' EXIT
 wait_for_port "$GATEWAY_PORT" "$GATEWAY_PID" 60
