@@ -73,8 +73,7 @@ def facts_section(doc: dict[str, Any]) -> str:
     rows = [
         ("Suite", f"{doc['suite']['name']} {doc['suite']['version']}"),
         ("Gateway URL", gateway["url"] + (" (bundled reference gateway)" if gateway["reference"] else "")),
-        ("Claude Code set-up", f"ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', gateway['url'])}; "
-                               f"credential variable: {auth.get('claude_code_variable', '?')}"),
+        ("Claude Code set-up", claude_code_setup(doc)),
         ("Headers sent on every request", "; ".join(gateway.get("extra_headers", [])) or "none"),
         ("Claude Code CLI (end-to-end area)", _cli_fact(doc.get("claude_code_cli", {}))),
         ("Credential header(s) accepted", ", ".join(auth.get("declared", [])) or "none"),
@@ -91,6 +90,18 @@ def facts_section(doc: dict[str, Any]) -> str:
     rows += [(f"Measured: {k}", str(v)) for k, v in doc["measurements"].items()]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'<h2>What was tested</h2><table class="cgc" id="cgc-facts">{body}</table>'
+
+
+def claude_code_setup(doc: dict[str, Any]) -> str:
+    """The environment a developer sets for this gateway, as the run found it."""
+    gateway = doc["gateway"]
+    auth = gateway.get("auth", {})
+    setup = (f"ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', gateway['url'])}; "
+             f"credential variable: {auth.get('claude_code_variable', '?')}")
+    headers = [h.split(":", 1)[0] for h in gateway.get("extra_headers", [])]
+    if headers:
+        setup += f"; ANTHROPIC_CUSTOM_HEADERS with {', '.join(headers)}"
+    return setup
 
 
 def _cli_fact(cli: dict[str, Any]) -> str:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.report.document import failures_by_impact
+from conformance.report.html import claude_code_setup
 
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
-    auth = doc["gateway"].get("auth", {})
     covered = doc["coverage"]
     lines = [
         f"## Claude Code gateway conformance: **{doc['verdict'].upper()}**",
@@ -18,8 +18,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
         doc["verdict_reason"],
         "",
         f"- Gateway: `{doc['gateway']['url']}`{' (bundled reference gateway)' if doc['gateway']['reference'] else ''}",
-        f"- Claude Code set-up: `ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', doc['gateway']['url'])}`, "
-        f"credential variable {auth.get('claude_code_variable', '?')}",
+        f"- Claude Code set-up: {claude_code_setup(doc)}",
         f"- Model `{doc['gateway']['model']}`, upstream mode {doc['upstream_mode']}, suite {doc['suite']['version']}, "
         f"fixtures from Claude Code {doc['suite']['claude_code_fixture_version']}",
         f"- Coverage: {covered['tested']} of {covered['total']} requirements tested; "
