@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import pytest
 
 from conformance.claude_cli import ClaudeCode, CliRun
-
 from conformance.differential import compare
 from conformance.expect import check, fail
-from conformance.upstream.recorder import Scenario, conversation_turn
 from conformance.upstream.answers import error_body, text_stream_events, tool_use_events
+from conformance.upstream.recorder import Scenario, conversation_turn
 from conformance.upstream.script import json_script, sse_script
 
 # A streamed answer with several deltas, multi-byte text and JSON-escaped characters: what the CLI prints
@@ -62,8 +61,8 @@ def test_streamed_text_answer_is_printed_in_full(claude_code, upstream, model):
     check(run.answer == expected, "E2E-1", f"Claude Code printed {run.answer!r}", f"the whole streamed answer, {expected!r}")
     streams = [request_json(r).get("stream") for r in scenario.requests]
     check(streams == [True], "E2E-1",
-          f"the upstream received {len(streams)} request(s) with stream = {streams}: Claude Code fell back to a non-streaming "
-          "request, which it does when the stream it got was broken or empty",
+          f"the upstream received the turn {len(streams)} times (stream = {streams}): Claude Code retried it or fell back to "
+          "a non-streaming request, which it does when the stream it got was broken or empty",
           "one streaming request; the stream relayed so that Claude Code needs no fallback")
 
 
