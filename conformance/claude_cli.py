@@ -1,7 +1,8 @@
 """The real Claude Code CLI as the end-to-end area runs it: found, isolated, bounded, its output parsed.
 
 Each run is print mode (`-p`) with stream-json output, a fresh HOME, non-essential traffic off, a bounded
-number of turns and retries, and a wall-clock bound after which the process group is killed. The
+number of turns and retries; its process group is killed when it and the upstream stay silent longer
+than --timeout allows, as the suite's own reads are bounded. The
 credential goes in the variable the auth probe found (ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY) and
 the run's extra headers in ANTHROPIC_CUSTOM_HEADERS, exactly as a developer would set them up.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -80,7 +82,7 @@ class CliRun:
     """One CLI invocation and what it printed."""
 
     command: list[str]
-    returncode: int | None  # None: killed at the time bound
+    returncode: int
     stdout: str
     stderr: str
     duration_s: float
@@ -89,7 +91,7 @@ class CliRun:
 
     @property
     def timed_out(self) -> bool:
-        return self.returncode is None
+        return bool(self.stopped)
 
     @property
     def result(self) -> dict[str, Any] | None:
@@ -107,11 +109,6 @@ class CliRun:
         result = self.result
         return self.returncode == 0 and result is not None and not result.get("is_error") and result.get("subtype") == "success"
 
-    def tool_results(self) -> list[dict[str, Any]]:
-        """tool_result blocks the CLI produced (it sends these to the model next)."""
-        return [block for e in self.events if e.get("type") == "user"
-                for block in (e.get("message", {}).get("content") or []) if isinstance(block, dict) and block.get("type") == "tool_result"]
-
     def outcome(self) -> str:
         """One line for a failure message: how the CLI ended and what it printed last."""
         if self.timed_out:
@@ -124,7 +121,7 @@ class CliRun:
                 f"{' (error)' if result.get('is_error') else ''}: {str(result.get('result'))[:300]!r}")
 
     def transcript(self, redactor: Redactor) -> str:
-        lines = [f"$ {' '.join(self.command[:1] + [_shell_quote(a) for a in self.command[1:]])}",
+        lines = [f"$ {shlex.join(self.command)}",
                  f"exit {self.returncode} after {self.duration_s:.2f} s" if not self.timed_out else f"{self.stopped} ({self.duration_s:.2f} s)",
                  "--- stdout (stream-json)", _preview(self.stdout), "--- stderr", _preview(self.stderr)]
         return redactor.redact("\n".join(lines))
@@ -136,10 +133,6 @@ def _preview(text: str) -> str:
         return text
     head, tail = PREVIEW // 4, PREVIEW - PREVIEW // 4
     return f"{text[:head]}\n… ({len(text) - PREVIEW} characters left out) …\n{text[-tail:]}"
-
-
-def _shell_quote(arg: str) -> str:
-    return arg if arg and all(c.isalnum() or c in "-_./:=@" for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
 
 
 CREDENTIAL_VARIABLES = {"bearer": "ANTHROPIC_AUTH_TOKEN", "x-api-key": "ANTHROPIC_API_KEY"}
@@ -207,8 +200,7 @@ def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], 
             continue
         if isinstance(event, dict):
             events.append(event)
-    returncode = None if stopped else process.returncode
-    return CliRun(command, returncode, output.stdout, output.stderr, time.monotonic() - started, stopped, events)
+    return CliRun(command, process.returncode, output.stdout, output.stderr, time.monotonic() - started, stopped, events)
 
 
 class _Output:

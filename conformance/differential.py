@@ -13,29 +13,30 @@ from conformance.forwarding import beta_values, is_subsequence, json_differences
 from conformance.upstream import ReceivedRequest
 from conformance.upstream.recorder import conversation_turn
 
-# Values that differ between any two Claude Code runs: session and device ids, the scenario nonce, the date.
-_VOLATILE = [
+# Values that differ between any two Claude Code runs: session and device ids, the scenario nonce.
+_VOLATILE_IDS = [
     (re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), "<uuid>"),
     (re.compile(r"\b[0-9a-f]{64}\b"), "<device-id>"),
     (re.compile(r"conformance-scenario [A-Za-z0-9]+"), "conformance-scenario <nonce>"),
-    # A free-standing date (the prompt's "today"), not the date inside a beta name like effort-2025-11-24.
-    (re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])"), "<date>"),
 ]
+# And in bodies only, the prompt's date of today: a free-standing date, not one inside a beta name like
+# effort-2025-11-24. Header values keep their dates: anthropic-version is one.
+_TODAY = (re.compile(r"(?<![\w-])\d{4}-\d{2}-\d{2}(?![\w-])"), "<date>")
 # Set per connection or by the credential swap every gateway makes: never a protocol difference.
 TRANSPORT_HEADERS = frozenset({"host", "content-length", "connection", "keep-alive", "transfer-encoding", "accept-encoding",
                                "authorization", "x-api-key", "via", "forwarded", "x-forwarded-for", "x-forwarded-host",
                                "x-forwarded-proto", "x-real-ip"})
 
 
-def normalise(text: str) -> str:
-    for pattern, placeholder in _VOLATILE:
+def normalise(text: str, dates: bool = False) -> str:
+    for pattern, placeholder in _VOLATILE_IDS + ([_TODAY] if dates else []):
         text = pattern.sub(placeholder, text)
     return text
 
 
 def _normalised_json(value: Any) -> Any:
     if isinstance(value, str):
-        return normalise(value)
+        return normalise(value, dates=True)
     if isinstance(value, list):
         return [_normalised_json(v) for v in value]
     if isinstance(value, dict):
@@ -85,7 +86,7 @@ def _turn_key(request: ReceivedRequest) -> tuple[int, bool]:
 
 def _compare_request(where: str, direct: ReceivedRequest, relayed: ReceivedRequest, gateway_header_names: set[str],
                      found: Differences) -> None:
-    if (direct.method, direct.path.rsplit("/v1/", 1)[-1], direct.query) != (relayed.method, relayed.path.rsplit("/v1/", 1)[-1], relayed.query):
+    if (direct.method, direct.kind, direct.query) != (relayed.method, relayed.kind, relayed.query):
         found.allowed.append(f"{where}: {direct.method} {direct.raw_path} became {relayed.method} {relayed.raw_path}")
     _compare_bodies(where, direct.body, relayed.body, found)
     direct_headers, relayed_headers = _headers(direct), _headers(relayed)
