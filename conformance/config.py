@@ -150,11 +150,12 @@ def parse_header_line(line: str, origin: str, show_value: bool = True) -> tuple[
     """`Name: value`, the ANTHROPIC_CUSTOM_HEADERS format, as a (name, value) pair."""
     name, sep, value = line.partition(":")
     name, value = name.strip(), value.strip()
-    if not sep or not HEADER_NAME.match(name) or any(c in value for c in "\r\n\0"):
+    named = bool(sep and HEADER_NAME.match(name))
+    if not named or any(c in value for c in "\r\n\0"):
         if show_value:
             shown = repr(line)
         else:  # the line may hold a secret: show at most a well-formed name
-            shown = f"'{name}: <hidden>'" if sep and HEADER_NAME.match(name) else "a line without a 'Name:' (not shown: it may hold a secret)"
+            shown = f"'{name}: <hidden>'" if named else "a line without a 'Name:' (not shown: it may hold a secret)"
         raise ConfigError(f"{origin} wants 'Name: value' header lines, got {shown}")
     return name, value
 

@@ -112,11 +112,14 @@ class ConformanceRun:
         if self._claude_cli is None:
             self._claude_cli = find_cli(self.config.claude_cli)
             cli, how = self._claude_cli
+            if cli is None:
+                status = f"not run: {how}"
+            elif cli.is_pinned_version:
+                status = how
+            else:
+                status = f"{how}; not the pinned {CLAUDE_CODE_FIXTURE_VERSION}, results may differ"
             self.facts.e2e = {"path": cli.path if cli else None, "version": cli.version if cli else None,
-                              "pinned_version": CLAUDE_CODE_FIXTURE_VERSION,
-                              "status": (how if cli and cli.is_pinned_version else
-                                         f"{how}; not the pinned {CLAUDE_CODE_FIXTURE_VERSION}, results may differ" if cli else
-                                         f"not run: {how}")}
+                              "pinned_version": CLAUDE_CODE_FIXTURE_VERSION, "status": status}
         return self._claude_cli
 
     def endpoints(self) -> Endpoints:

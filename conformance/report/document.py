@@ -108,6 +108,18 @@ def _unique_tests(rollup: Rollup):
     return list(seen.values())
 
 
+def claude_code_setup(doc: dict[str, Any]) -> str:
+    """The environment a developer sets for this gateway, as the run found it."""
+    gateway = doc["gateway"]
+    auth = gateway.get("auth", {})
+    setup = (f"ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', gateway['url'])}; "
+             f"credential variable: {auth.get('claude_code_variable', '?')}")
+    headers = [h.split(":", 1)[0] for h in gateway.get("extra_headers", [])]
+    if headers:
+        setup += f"; ANTHROPIC_CUSTOM_HEADERS with {', '.join(headers)}"
+    return setup
+
+
 def failures_by_impact(document: dict[str, Any]) -> list[dict[str, Any]]:
     """Failed and accepted requirements of a document, the ones that hurt Claude Code users most first."""
     failed = [r for r in document["requirements"] if r["status"] in ("failed", "accepted")]

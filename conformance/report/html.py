@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from conformance.catalog import AREAS
-from conformance.report.document import failures_by_impact
+from conformance.report.document import claude_code_setup, failures_by_impact
 
 STATUS_COLOURS = {
     "passed": "#1a7f37", "failed": "#cf222e", "error": "#8250df", "skipped": "#9a6700",
@@ -90,18 +90,6 @@ def facts_section(doc: dict[str, Any]) -> str:
     rows += [(f"Measured: {k}", str(v)) for k, v in doc["measurements"].items()]
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f'<h2>What was tested</h2><table class="cgc" id="cgc-facts">{body}</table>'
-
-
-def claude_code_setup(doc: dict[str, Any]) -> str:
-    """The environment a developer sets for this gateway, as the run found it."""
-    gateway = doc["gateway"]
-    auth = gateway.get("auth", {})
-    setup = (f"ANTHROPIC_BASE_URL={auth.get('anthropic_base_url', gateway['url'])}; "
-             f"credential variable: {auth.get('claude_code_variable', '?')}")
-    headers = [h.split(":", 1)[0] for h in gateway.get("extra_headers", [])]
-    if headers:
-        setup += f"; ANTHROPIC_CUSTOM_HEADERS with {', '.join(headers)}"
-    return setup
 
 
 def _cli_fact(cli: dict[str, Any]) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.report.document import failures_by_impact
-from conformance.report.html import claude_code_setup
+from conformance.report.document import claude_code_setup, failures_by_impact
 
 
 

@@ -23,12 +23,17 @@ def message(model: str, text: str = DEFAULT_TEXT, message_id: str = "msg_conform
     }
 
 
-def text_stream_events(model: str, deltas: list[str], message_id: str = "msg_conformance_stream") -> list[Event]:
-    """A complete text stream: message_start, one text block with the deltas, message_delta, message_stop."""
+def message_start(model: str, message_id: str) -> Event:
+    """The stream's first event: the Message with no content and no stop reason yet."""
     start = message(model, "", message_id)
     start.update(content=[], stop_reason=None)
+    return Event("message_start", {"type": "message_start", "message": start})
+
+
+def text_stream_events(model: str, deltas: list[str], message_id: str = "msg_conformance_stream") -> list[Event]:
+    """A complete text stream: message_start, one text block with the deltas, message_delta, message_stop."""
     events = [
-        Event("message_start", {"type": "message_start", "message": start}),
+        message_start(model, message_id),
         Event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
         Event("ping", {"type": "ping"}),
     ]
@@ -51,9 +56,7 @@ def tool_use_events(model: str, tool_id: str, name: str, tool_input: dict[str, A
                     thinking: tuple[str, str] | None = None, message_id: str = "msg_conformance_tool") -> list[Event]:
     """A turn that asks the client to run a tool: optionally a signed thinking block (text, signature)
     first, then a tool_use block whose input arrives as input_json_delta fragments; stop_reason tool_use."""
-    start = message(model, "", message_id)
-    start.update(content=[], stop_reason=None)
-    events = [Event("message_start", {"type": "message_start", "message": start})]
+    events = [message_start(model, message_id)]
     index = 0
     if thinking is not None:
         text, signature = thinking

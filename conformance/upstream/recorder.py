@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
@@ -190,7 +191,7 @@ class _AbortStream(Exception):
     """Raised inside the body generator to drop the connection mid-response (Close step)."""
 
 
-def _play(script: Script, log: StepLog, touch=time.monotonic) -> Response:
+def _play(script: Script, log: StepLog, touch: Callable[[], float]) -> Response:
     respond = script.respond
     headers = dict(respond.headers)
 
