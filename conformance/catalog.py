@@ -32,6 +32,8 @@ class Requirement:
     impact: str = ""
     applies_when: str = ""
     condition: str = "declared"  # declared: the run says whether it applies; probed: the tests find out
+    # Requirements whose failure explains a failure of this one (it is then listed as their consequence).
+    explained_by: tuple[str, ...] = ()
 
     @property
     def needs_declaration(self) -> bool:
@@ -53,6 +55,9 @@ class Catalog:
         if duplicates:
             raise ValueError(f"duplicate requirement IDs in catalogue: {sorted(duplicates)}")
         for r in self.requirements:
+            unknown = [i for i in r.explained_by if i not in ids]
+            if unknown or r.id in r.explained_by:
+                raise ValueError(f"{r.id}: explained_by names {unknown or [r.id]}, not other requirements of the catalogue")
             if r.level not in LEVELS or r.severity not in SEVERITIES or r.area not in AREAS:
                 raise ValueError(f"{r.id}: bad level, severity or area ({r.level}, {r.severity}, {r.area})")
 
@@ -75,7 +80,8 @@ class Catalog:
 def load_catalog(path: Path = _CATALOG_FILE) -> Catalog:
     with path.open("rb") as f:
         data = tomllib.load(f)
-    return Catalog(tuple(Requirement(**entry) for entry in data["requirement"]))
+    return Catalog(tuple(Requirement(**{**entry, "explained_by": tuple(entry.get("explained_by", ()))})
+                         for entry in data["requirement"]))
 
 
 @cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import ssl
 import time
 from collections.abc import Iterable, Mapping
@@ -64,6 +65,9 @@ class Exchange:
     finished_at: float | None = None
     redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) followed
     error: str | None = None  # the transport problem, when the exchange did not complete
+    # What kind of transport problem (TRANSPORT_ERRORS): set-up problems (dns, refused, tls, connect-timeout)
+    # are told apart from a gateway that accepted the connection and then misbehaved.
+    error_kind: str | None = None
 
     @property
     def body(self) -> bytes:
@@ -108,6 +112,25 @@ class Exchange:
         more = "…" if len(self.body) > limit else ""
         note = f"; then {self.error}" if self.error else ""
         return f"HTTP {self.status} {self.content_type or '(no content-type)'}, body {text!r}{more}{note}"
+
+
+# Kinds of Exchange.error_kind. The first four mean no HTTP conversation with the gateway ever began.
+CONNECTION_FAILURES = ("dns", "refused", "tls", "connect-timeout")
+TRANSPORT_ERRORS = (*CONNECTION_FAILURES, "timeout", "protocol")
+DNS_FAILURE = re.compile(r"name or service not known|nodename nor servname|temporary failure in name resolution|"
+                         r"getaddrinfo|no address associated", re.I)
+
+
+def transport_error_kind(exc: httpx.HTTPError) -> str:
+    """Classify a transport error: set-up problems (dns, refused, tls) versus a gateway that broke the exchange."""
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc)
+        if DNS_FAILURE.search(text):
+            return "dns"
+        if "ssl" in text.lower() or "certificate" in text.lower() or isinstance(exc.__context__, ssl.SSLError):
+            return "tls"
+        return "refused"
+    return "protocol"
 
 
 @dataclass
@@ -217,8 +240,10 @@ class GatewayClient:
                         break
         except httpx.TimeoutException as exc:
             exchange.error = f"timed out after {time.monotonic() - exchange.started_at:.1f} s ({type(exc).__name__})"
+            exchange.error_kind = "connect-timeout" if isinstance(exc, httpx.ConnectTimeout) else "timeout"
         except httpx.HTTPError as exc:
             exchange.error = f"{type(exc).__name__}: {exc}"
+            exchange.error_kind = transport_error_kind(exc)
         finally:
             exchange.finished_at = time.monotonic()
             if fresh_connection:

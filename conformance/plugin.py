@@ -9,19 +9,22 @@ import pytest
 
 from conformance.catalog import AREAS
 from conformance.claude_cli import ClaudeCode
+from conformance.cmdline import repair_early_setup, value_options
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
-from conformance.session import NEEDS_RECORDER, ConformanceRun, evidence_key
+from conformance.report.staging import ReportDirError, ReportStaging
+from conformance.session import EXIT_NOT_TESTED, NEEDS_RECORDER, ConformanceRun, evidence_key
 from conformance.target import AuthResolution, Endpoints, Routes, Target
 from conformance.evidence import Notes, TestUpstream
 from conformance.upstream.streams import message_script
 
 SUITE_DIR = Path(__file__).resolve().parent / "suite"
 run_key = pytest.StashKey[ConformanceRun]()
+OPTION_GROUP = "claude-gateway-conformance"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("claude-gateway-conformance", "Claude Code gateway conformance")
+    group = parser.getgroup(OPTION_GROUP, "Claude Code gateway conformance")
     group.addoption("--gateway-url", dest="cgc_gateway_url", metavar="URL", default=None,
                     help="gateway base URL exactly as set in ANTHROPIC_BASE_URL (no trailing /v1; a path prefix is kept). "
                          "Default: the bundled reference gateway.")
@@ -56,6 +59,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "pinned npm install in node_modules/)")
     group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    # The first moment the suite's options are known: make `--report-dir /abs/dir` mean `--report-dir=/abs/dir`.
+    repair_early_setup(early_config, args, value_options(parser, OPTION_GROUP))
 
 
 def targets_suite(config: pytest.Config) -> bool:
@@ -100,15 +109,28 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
-    report_dir = Path(run_config.report_dir)
+    if config.option.collectonly:
+        return  # --collect-only runs nothing and writes no report
+    try:
+        staging = ReportStaging(run_config.report_dir).prepare()
+    except ReportDirError as exc:
+        pytest.exit(str(exc), returncode=EXIT_NOT_TESTED)
     if not config.getoption("htmlpath", None):
-        config.option.htmlpath = str(report_dir / "conformance.html")
+        config.option.htmlpath = str(staging.path("conformance.html"))
         config.option.self_contained_html = True
     if not config.option.xmlpath:
-        config.option.xmlpath = str(report_dir / "junit.xml")
-    run = ConformanceRun(run_config)
+        config.option.xmlpath = str(staging.path("junit.xml"))
+    run = ConformanceRun(run_config, staging)
     config.stash[run_key] = run
     config.pluginmanager.register(run, "claude-gateway-conformance-run")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # trylast, and registered before pytest-html: runs after every report writer, before the terminal summary.
+    run = session.config.stash.get(run_key, None)
+    if run is not None:
+        run.publish_reports(session.config)
 
 
 def _run(request: pytest.FixtureRequest) -> ConformanceRun:
@@ -126,13 +148,7 @@ def run_config(request: pytest.FixtureRequest) -> RunConfig:
 @pytest.fixture(scope="session")
 def target(request: pytest.FixtureRequest) -> Target:
     """The gateway under test and the recording upstream, started once per run."""
-    run = _run(request)
-    target = run.target()
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and target.upstream_url and not getattr(run, "_announced", False):
-        run._announced = True
-        reporter.write_line(f"recording upstream listening on {target.upstream_url}; gateway under test: {target.gateway_url}")
-    return target
+    return _run(request).target()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ _PACKAGE = Path(__file__).resolve().parent
 
 def data_dir(name: str) -> Path:
     """Return the `schemas` or `fixtures` folder, in a checkout or in an installed wheel."""
-    for candidate in (_PACKAGE.parent / name, _PACKAGE / name):
+    # The package's own copy first: in site-packages, a folder of that name beside the package may be another's.
+    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"conformance data folder {name!r} not found next to {_PACKAGE}")

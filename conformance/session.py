@@ -25,10 +25,15 @@ from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
 from conformance.report.markdown import render_markdown
 from conformance.report.rollup import ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
-from conformance.target import AuthResolution, Endpoints, Routes, Target, probe_endpoints, resolve_auth, resolve_routes, start_target
+from conformance.preflight import Preflight, ProbeSetting, diagnose, suite_error
+from conformance.report.staging import ReportStaging
+from conformance.serving import ServerError
+from conformance.upstream.recorder import scenario_nonce
+from conformance.target import AuthResolution, Endpoints, Routes, Target, probe_at, probe_endpoints, resolve_auth, resolve_routes, start_target
 
 REQ_MARKER = "req"
-EXIT_OK, EXIT_FAILED, EXIT_SUITE_ERROR = 0, 1, 3
+# 3: the gateway could not be tested (set-up or environment: the first line says what to fix); 4: usage (pytest's).
+EXIT_OK, EXIT_FAILED, EXIT_NOT_TESTED = 0, 1, 3
 NEEDS_RECORDER = (
     "needs the recording upstream to script or observe the upstream; this run uses --upstream live "
     "(run with --upstream recorder and route the gateway to the recording upstream to check it)"
@@ -41,8 +46,10 @@ def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
 
 
 class ConformanceRun:
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, staging: ReportStaging | None = None) -> None:
         self.config = config
+        self.staging = staging
+        self.preflight: Preflight | None = None
         self.redactor = Redactor()
         self.redactor.add(config.token, config.token_env)
         for name, value in config.secret_headers:
@@ -133,7 +140,42 @@ class ConformanceRun:
             self.facts.measurements["HEAD /api/hello start-up probe (PATH-6, informative)"] = self._endpoints.startup_probe
         return self._endpoints
 
+    def run_preflight(self) -> Preflight:
+        """Start the servers and read the route and credential probes before any test (conformance.preflight)."""
+        try:
+            target = self.target()
+        except ServerError as exc:
+            return suite_error(str(exc), "free that port, or choose another with --upstream-listen HOST:PORT")
+        routes, auth = self.routes(), self.auth()
+        setting = ProbeSetting(
+            gateway_url=target.gateway_url, token_env=self.config.token_env, model=self.config.model, live=self.config.live,
+            auth_declared_by_option=auth.found_by == "--auth",
+            extra_header_names=tuple(name for name, _ in self.config.gateway_headers))
+        probes = [e for c in self.clients for e in c.exchanges]
+        upstream_reached = bool(target.upstream and target.upstream.all_requests)
+        return diagnose(setting, probes, auth.declared if auth.found_by == "probing" else (), target.upstream_url,
+                        upstream_reached, lambda base_url: probe_at(target, self.client("both"), base_url, routes))
+
     # ---- pytest hooks
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        if session.config.option.collectonly or not session.items:
+            return None
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        self.preflight = self.run_preflight()
+        if reporter is not None:
+            if self._target is not None and self._target.upstream_url:
+                reporter.write_line(f"recording upstream listening on {self._target.upstream_url}; "
+                                    f"gateway under test: {self._target.gateway_url}")
+            for finding in self.preflight.findings:
+                if not finding.blocks:
+                    reporter.write_line(f"preflight {'ok' if finding.ok else 'PROBLEM'}: {finding.line()}")
+        if self.preflight.blocker is not None:
+            if reporter is not None:
+                reporter.write_line(f"NOT TESTED: {self.preflight.blocker.line()}", red=True, bold=True)
+            return True  # no test runs: the set-up, not the gateway, is what the user must fix
+        return None
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items) -> None:
         cat = catalog()
@@ -163,11 +205,20 @@ class ConformanceRun:
         transcript = self.redactor.redact("\n\n".join(source.transcript() for source in sources))
         outcome = _outcome(report, call)
         reproduce = self._reproduce(sources) if outcome == FAILED else []
-        self.results[item.nodeid] = TestResult(item.nodeid, ids, outcome, _message(report), report.duration, transcript, reproduce)
+        self.results[item.nodeid] = TestResult(item.nodeid, ids, outcome, _message(report), report.duration, transcript, reproduce,
+                                               self._self_throttled(sources) if outcome == FAILED else 0)
         if (transcript or reproduce) and report.when in ("call", "setup"):
             from pytest_html import extras
 
             report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript, reproduce))]
+
+    def _self_throttled(self, sources) -> int:
+        """Requests of a test that the gateway refused with its own 429: the upstream received nothing for them."""
+        upstream = self._target.upstream if self._target is not None else None
+        if upstream is None:
+            return 0
+        refused = [e for source in sources if isinstance(source, GatewayClient) for e in source.exchanges if e.status == 429]
+        return sum(1 for e in refused if (nonce := scenario_nonce(e.request_body)) and not upstream.received_for(nonce))
 
     def _reproduce(self, sources) -> list[str]:
         """curl commands that re-send a failed test's requests to the gateway, secrets left as variables."""
@@ -184,24 +235,46 @@ class ConformanceRun:
         # Before the other plugins: the document must exist when pytest-html asks for its summary.
         if self._target is not None:
             self._target.close()
-        if self.results:
-            self.facts.duration_s = time.monotonic() - self._started
-            self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
-            self.facts.warnings = self._warnings()
-            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted)
-            self.document = build_document(self.facts, self.rollup, self.redactor)
-            write_document(self.document, Path(self.config.report_dir) / "conformance.json")
-            (Path(self.config.report_dir) / "conformance.md").write_text(render_markdown(self.document), encoding="utf-8")
+        blocker = self.preflight.blocker if self.preflight is not None else None
+        try:
+            self._write_document(blocker)
+        except BaseException:
+            if self.staging is not None:
+                self.staging.discard()
+            raise
         result = yield
-        # After them: others (syrupy) fold pytest's own status back in; the verdict policy has the last word.
+        # Others (syrupy) fold pytest's own status back in; the verdict policy has the last word.
         if self.rollup is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = self.exit_status()
         return result
 
+    def _write_document(self, blocker) -> None:
+        if self.results or blocker is not None:
+            self.facts.duration_s = time.monotonic() - self._started
+            self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
+            self.facts.warnings = [] if blocker is not None else self._warnings()
+            self.facts.preflight = self.preflight.as_json() if self.preflight is not None else []
+            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted,
+                                  not_tested=(blocker.verdict, blocker.line()) if blocker is not None else None)
+            self.document = build_document(self.facts, self.rollup, self.redactor)
+            out = self.staging.dir if self.staging is not None else Path(self.config.report_dir)
+            write_document(self.document, out / "conformance.json")
+            (out / "conformance.md").write_text(render_markdown(self.document), encoding="utf-8")
+
+    def publish_reports(self, config: pytest.Config) -> None:
+        """Called after pytest-html and the JUnit writer wrote into the staging folder: publish all or nothing."""
+        if self.staging is None:
+            return
+        if self.document is None:
+            self.staging.discard()
+            return
+        self.staging.publish()
+        _point_report_plugins_at(config, self.staging.dir, Path(self.config.report_dir))
+
     def exit_status(self) -> int:
         assert self.rollup is not None
-        if any(t.outcome == ERROR for t in self.results.values()):
-            return EXIT_SUITE_ERROR
+        if self.rollup.not_tested or any(t.outcome == ERROR for t in self.results.values()):
+            return EXIT_NOT_TESTED
         return EXIT_FAILED if self.rollup.exit_failures(self.config.fail_on) else EXIT_OK
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
@@ -210,14 +283,21 @@ class ConformanceRun:
         tr = terminalreporter
         covered, total = self.rollup.coverage
         tr.section("Claude Code gateway conformance")
-        tr.write_line(f"Verdict: {self.rollup.verdict.upper()} ({self.rollup.verdict_reason})")
+        tr.write_line(f"Verdict: {self.rollup.headline} ({self.rollup.verdict_reason})")
+        if self.rollup.not_tested:
+            tr.write_line(f"Reports: {Path(self.config.report_dir).resolve()} (conformance.html, .json, .md, junit.xml)")
+            return
         for warning in self.facts.warnings:
             tr.write_line(f"WARNING: {warning}")
         if self._auth is not None:
             tr.write_line(f"Credential: {', '.join(self._auth.declared) or 'no header accepted'} "
                           f"-> Claude Code variable {self._auth.claude_code_variable}")
-        for r in self.rollup.failed_by_impact:
-            tr.write_line(f"FAILED {r.requirement.id} [{r.requirement.level}] {r.requirement.title} -- first fix: {r.requirement.first_fix}")
+        for cause in self.rollup.causes:
+            r = cause.requirement
+            tr.write_line(f"FAILED {r.id} [{r.level}] {r.title} -- first fix: {r.first_fix}")
+            for consequence in cause.consequences:
+                tr.write_line(f"    consequence: {consequence.requirement.id} [{consequence.requirement.level}] "
+                              f"{consequence.requirement.title}")
         counts = ", ".join(f"{n} {status.replace('_', ' ')}" for status, n in sorted(self.rollup.counts.items()))
         tr.write_line(f"Requirements: {counts}; coverage {covered} of {total}")
         for r in self.rollup.with_status(ACCEPTED):
@@ -309,3 +389,16 @@ def _message(report: pytest.TestReport) -> str:
     if report.skipped and isinstance(report.longrepr, tuple):
         return report.longrepr[2].removeprefix("Skipped: ")
     return report.longreprtext if report.failed else ""
+
+
+def _point_report_plugins_at(config: pytest.Config, staged: Path, published: Path) -> None:
+    """pytest-html and the JUnit writer print where they wrote; after publishing, that is the report dir."""
+    from _pytest.junitxml import xml_key
+
+    for plugin in config.pluginmanager.get_plugins():
+        path = getattr(plugin, "_report_path", None)
+        if isinstance(path, Path) and path.parent.resolve() == staged.resolve():
+            plugin._report_path = published.resolve() / path.name
+    junit = config.stash.get(xml_key, None)
+    if junit is not None and Path(junit.logfile).parent == staged.resolve():
+        junit.logfile = str(published.resolve() / Path(junit.logfile).name)

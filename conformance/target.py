@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from conformance.client import CLAUDE_CODE_VARIABLE, GatewayClient, StallGuard
+from conformance.client import CLAUDE_CODE_VARIABLE, Exchange, GatewayClient, StallGuard
 from conformance.config import RunConfig
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceGateway
@@ -30,9 +30,9 @@ class Target:
     servers: list[BackgroundServer] = field(default_factory=list)
     stall_guard: StallGuard = field(default_factory=StallGuard)
 
-    def client(self, credential_mode: str, routes: Routes = Routes()) -> GatewayClient:
+    def client(self, credential_mode: str, routes: Routes = Routes(), base_url: str | None = None) -> GatewayClient:
         return GatewayClient(
-            self.gateway_url, self.config.token, credential_mode=credential_mode,
+            base_url or self.gateway_url, self.config.token, credential_mode=credential_mode,
             timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes, stall_guard=self.stall_guard,
             extra_headers=self.config.gateway_headers,
         )
@@ -110,6 +110,16 @@ def probe_request(client: GatewayClient, target: Target, credentials: str, label
         "POST", path, headers=captured_headers("messages"),
         body=message_body(target.config.model, probe_marker(target)), credentials=credentials, label=label,
     )
+
+
+def probe_at(target: Target, client: GatewayClient, base_url: str, routes: Routes) -> Exchange:
+    """One probe at another base URL (the preflight's check of a suggested ANTHROPIC_BASE_URL)."""
+    other = target.client(client.credential_mode, routes, base_url=base_url)
+    try:
+        return probe_request(other, target, "both", f"preflight: the base URL {base_url}", routes.messages)
+    finally:
+        client.exchanges.extend(other.exchanges)  # the run's evidence and request count include it
+        other.close()
 
 
 def resolve_auth(target: Target, client: GatewayClient, routes: Routes) -> AuthResolution:

@@ -38,6 +38,7 @@ class RunFacts:
     requests_sent: int = 0
     extra_headers: list[str] = field(default_factory=list)  # "Name: value"; secret values are redacted on writing
     e2e: dict[str, Any] = field(default_factory=dict)  # the Claude Code CLI the end-to-end area ran, or why it did not
+    preflight: list[dict[str, Any]] = field(default_factory=list)  # set-up checks before any test (conformance.preflight)
 
 
 def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[str, Any]:
@@ -60,7 +61,22 @@ def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[
         "duration_s": round(facts.duration_s, 3),
         "requests_sent": facts.requests_sent,
         "verdict": rollup.verdict,
+        "verdict_headline": rollup.headline,
         "verdict_reason": rollup.verdict_reason,
+        "preflight": facts.preflight,
+        "root_causes": [
+            {
+                "id": cause.requirement.id,
+                "level": cause.requirement.level,
+                "status": cause.status,
+                "title": cause.requirement.title,
+                "first_fix": cause.requirement.first_fix,
+                "impact": cause.requirement.impact,
+                "severity": cause.requirement.severity,
+                "consequences": [c.requirement.id for c in cause.consequences],
+            }
+            for cause in rollup.causes
+        ],
         "warnings": facts.warnings,
         "measurements": facts.measurements,
         "coverage": {"tested": covered, "total": total},
@@ -78,6 +94,7 @@ def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[
                 "applies_when": r.requirement.applies_when,
                 "status": r.status,
                 "reason": r.reason,
+                "caused_by": r.caused_by,
                 "tests": [t.nodeid for t in r.tests],
             }
             for r in rollup.requirements
@@ -120,10 +137,13 @@ def claude_code_setup(doc: dict[str, Any]) -> str:
     return setup
 
 
-def failures_by_impact(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Failed and accepted requirements of a document, the ones that hurt Claude Code users most first."""
-    failed = [r for r in document["requirements"] if r["status"] in ("failed", "accepted")]
-    return sorted(failed, key=lambda r: impact_order(r["level"], r.get("severity", ""), r["id"]))
+def failures_by_cause(document: dict[str, Any]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Root causes, the ones that hurt Claude Code users most first, each with the failures it explains:
+    (cause, consequences). A cause is a requirement row, or the run's own finding (root_causes) when no
+    requirement names it. Failed and accepted requirements appear exactly once."""
+    rows = {r["id"]: r for r in document["requirements"]}
+    groups = [(rows.get(cause["id"], cause), [rows[i] for i in cause["consequences"]]) for cause in document.get("root_causes", [])]
+    return sorted(groups, key=lambda g: impact_order(g[0]["level"], g[0].get("severity", ""), g[0]["id"]))
 
 
 def write_document(document: dict[str, Any], path: Path) -> None:

@@ -7,13 +7,14 @@ from html import escape
 from typing import Any
 
 from conformance.catalog import AREAS
-from conformance.report.document import claude_code_setup, failures_by_impact
+from conformance.report.document import claude_code_setup, failures_by_cause
 
 STATUS_COLOURS = {
     "passed": "#1a7f37", "failed": "#cf222e", "error": "#8250df", "skipped": "#9a6700",
     "not_applicable": "#57606a", "not_run": "#57606a", "not_covered": "#57606a", "accepted": "#0969da",
 }
-VERDICT_COLOURS = {"conformant": "#1a7f37", "not conformant": "#cf222e", "incomplete": "#9a6700"}
+VERDICT_COLOURS = {"conformant": "#1a7f37", "not conformant": "#cf222e", "incomplete": "#9a6700", "not tested": "#57606a",
+                   "error": "#8250df"}
 
 STYLE = """
 <style>
@@ -40,8 +41,9 @@ def verdict_section(doc: dict[str, Any]) -> str:
     covered = doc["coverage"]
     parts = [
         STYLE,
-        f'<div class="cgc-verdict" id="cgc-verdict" style="background:{colour}">Verdict: {escape(doc["verdict"].upper())}</div>',
+        f'<div class="cgc-verdict" id="cgc-verdict" style="background:{colour}">Verdict: {escape(doc["verdict_headline"])}</div>',
         f"<p>{escape(doc['verdict_reason'])}</p>",
+        preflight_section(doc),
         f"<p>MUST requirements passed: {sum(r['status'] == 'passed' for r in must)} of {len(must)}; "
         f"SHOULD warnings: {len(should_failed)}{(' (' + escape(', '.join(should_failed)) + ')') if should_failed else ''}; "
         f"coverage: {covered['tested']} of {covered['total']} catalogue requirements have tests.</p>",
@@ -50,20 +52,37 @@ def verdict_section(doc: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def preflight_section(doc: dict[str, Any]) -> str:
+    """Set-up problems found before any test: what the user must fix, apart from what the gateway does."""
+    problems = [f for f in doc.get("preflight", []) if not f["ok"]]
+    if not problems:
+        return ""
+    items = "".join(f"<li><b>{escape(f['check'])}</b>: {escape(f['message'])}"
+                    + (f"<br><b>Fix:</b> {escape(f['fix'])}" if f["fix"] else "") + "</li>" for f in problems)
+    return f'<h2>Set-up (preflight)</h2><ul id="cgc-preflight">{items}</ul>'
+
+
 def failures_section(doc: dict[str, Any]) -> str:
-    """The failed requirements, most harmful to Claude Code users first: what a reviewer reads before the matrix."""
-    failed = failures_by_impact(doc)
-    if not failed:
+    """Root causes, most harmful to Claude Code users first, each with the failures it explains: what a
+    reviewer reads before the matrix."""
+    groups = failures_by_cause(doc)
+    if not groups:
         return ""
     items = []
-    for r in failed:
-        accepted = f"<br><b>Accepted:</b> {escape(r['reason'])}" if r["status"] == "accepted" else ""
+    for cause, consequences in groups:
+        accepted = f"<br><b>Accepted:</b> {escape(cause['reason'])}" if cause.get("status") == "accepted" else ""
+        link = (f'<a href="#req-{escape(cause["id"])}">{escape(cause["id"])}</a>' if "reason" in cause else escape(cause["id"]))
+        explained = ""
+        if consequences:
+            explained = ("<br><b>Also failed as a consequence</b> (fix the cause first):<ul>" + "".join(
+                f'<li><a href="#req-{escape(r["id"])}">{escape(r["id"])}</a> ({escape(r["level"])}, {_status(r["status"])}): '
+                f"{escape(r['title'])}</li>" for r in consequences) + "</ul>")
         items.append(
-            f'<li><b><a href="#req-{escape(r["id"])}">{escape(r["id"])}</a></b> ({escape(r["level"])}, {_status(r["status"])}): '
-            f"{escape(r['title'])}<br><b>What Claude Code users will see:</b> {escape(r.get('impact') or 'not recorded')}"
-            f"<br><b>First fix:</b> {escape(r['first_fix'])}{accepted}</li>"
+            f"<li><b>{link}</b> ({escape(cause['level'])}, {_status(cause.get('status', 'failed'))}): "
+            f"{escape(cause['title'])}<br><b>What Claude Code users will see:</b> {escape(cause.get('impact') or 'not recorded')}"
+            f"<br><b>First fix:</b> {escape(cause['first_fix'])}{accepted}{explained}</li>"
         )
-    return ('<h2>Failures, most harmful first</h2><ol id="cgc-failures">' + "".join(items) + "</ol>"
+    return ('<h2>Failures, root causes first, most harmful first</h2><ol id="cgc-failures">' + "".join(items) + "</ol>"
             "<p>The evidence for each (what was sent, what came back, timings) is under the failed tests in the Results table at the end.</p>")
 
 
@@ -108,7 +127,9 @@ def matrix_section(doc: dict[str, Any]) -> str:
         parts.append(f'<tr><th colspan="5">{escape(area.replace("_", " ").title())}</th></tr>')
         for r in rows:
             detail = ""
-            if r["status"] in ("failed", "accepted"):
+            if r["status"] in ("failed", "accepted") and r.get("caused_by"):
+                detail = f"Consequence of {escape(', '.join(r['caused_by']))}: fix that first."
+            elif r["status"] in ("failed", "accepted"):
                 detail = (f"{escape(r.get('impact') or '')}<br><b>First fix:</b> {escape(r['first_fix'])}")
             elif r["reason"]:
                 detail = escape(r["reason"])

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.report.document import claude_code_setup, failures_by_impact
+from conformance.report.document import claude_code_setup, failures_by_cause
 
 
 
 def render_markdown(doc: dict[str, Any]) -> str:
     covered = doc["coverage"]
     lines = [
-        f"## Claude Code gateway conformance: **{doc['verdict'].upper()}**",
+        f"## Claude Code gateway conformance: **{doc['verdict_headline']}**",
         "",
         doc["verdict_reason"],
         "",
@@ -23,14 +23,24 @@ def render_markdown(doc: dict[str, Any]) -> str:
         f"- Coverage: {covered['tested']} of {covered['total']} requirements tested; "
         + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(doc["counts"].items())),
     ]
+    lines += [f"- Preflight problem: {f['check']}: {f['message']}" + (f". Fix: {f['fix']}" if f["fix"] else "")
+              for f in doc.get("preflight", []) if not f["ok"]]
     lines += [f"- ⚠ {w}" for w in doc["warnings"]]
-    failed = failures_by_impact(doc)
-    if failed:
-        lines += ["", "| requirement | level | status | what Claude Code users see | first fix |", "| --- | --- | --- | --- | --- |"]
-        for r in failed:
-            status = r["status"] + (f": {r['reason']}" if r["status"] == "accepted" else "")
-            lines.append(f"| {r['id']} {_cell(r['title'])} | {r['level']} | {_cell(status)} | {_cell(r.get('impact') or '')} | {_cell(r['first_fix'])} |")
+    groups = failures_by_cause(doc)
+    if groups:
+        lines += ["", "Root causes first; a failure explained by another is listed under it, and the cause's fix comes first.", "",
+                  "| requirement | level | status | what Claude Code users see | first fix |", "| --- | --- | --- | --- | --- |"]
+        for cause, consequences in groups:
+            lines.append(_row(cause, cause.get("status", "failed"), cause["first_fix"]))
+            lines += [_row(r, f"consequence of {cause['id']}", f"see {cause['id']}", indent="↳ ") for r in consequences]
     return "\n".join(lines) + "\n"
+
+
+def _row(r: dict[str, Any], status: str, fix: str, indent: str = "") -> str:
+    if r.get("status") == "accepted":
+        status = f"accepted: {r['reason']}" if status == "accepted" else f"{status} (accepted: {r['reason']})"
+    return (f"| {indent}{r['id']} {_cell(r['title'])} | {r['level']} | {_cell(status)} | {_cell(r.get('impact') or '')} "
+            f"| {_cell(fix)} |")
 
 
 def _cell(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from conformance.catalog import Catalog, Requirement, impact_order
@@ -12,6 +13,10 @@ PASSED, FAILED, SKIPPED, NOT_APPLICABLE, ERROR = "passed", "failed", "skipped", 
 NOT_COVERED, NOT_RUN, ACCEPTED = "not_covered", "not_run", "accepted"
 
 CONFORMANT, NOT_CONFORMANT, INCOMPLETE = "conformant", "not conformant", "incomplete"
+FAILING = (FAILED, ACCEPTED)  # the gateway broke the requirement (accepted: with a written reason)
+# A failure message starts with "[ID · LEVEL]" (conformance.expect); a test may blame another requirement
+# than its own, e.g. a buffering test whose stream was cut names SSE-10, not SSE-1.
+BLAMED_ID = re.compile(r"^(?:Failed: )?\[([A-Z0-9]+-[0-9]+) · (?:MUST|SHOULD)\]", re.M)
 
 
 @dataclass
@@ -23,6 +28,15 @@ class TestResult:
     duration_s: float = 0.0
     transcript: str = ""
     reproduce: list[str] = field(default_factory=list)  # curl commands re-sending a failed test's requests
+    # Requests the gateway refused with its own 429 while the upstream received nothing for them (a cooldown).
+    self_throttled: int = 0
+
+    @property
+    def blamed(self) -> tuple[str, ...]:
+        """Requirements the failure message names besides the test's own (the real cause of its failure)."""
+        if self.outcome != FAILED:
+            return ()
+        return tuple(dict.fromkeys(i for i in BLAMED_ID.findall(self.message) if i not in self.requirements))
 
 
 @dataclass
@@ -31,6 +45,29 @@ class RequirementResult:
     status: str
     reason: str = ""
     tests: list[TestResult] = field(default_factory=list)
+    caused_by: list[str] = field(default_factory=list)  # failing requirements (or SELF_THROTTLE) that explain this failure
+
+
+# A cause found in the run that no requirement of its own names: the gateway throttles by itself after an
+# upstream error (e.g. LiteLLM's deployment cooldown), so later, unrelated tests get the gateway's own 429.
+SELF_THROTTLE = Requirement(
+    id="GATEWAY-THROTTLE", level="MUST", area="errors",
+    title="The gateway throttled by itself: it answered requests with its own 429 and the upstream received nothing for them",
+    source="https://code.claude.com/docs/en/llm-gateway-protocol#automatic-retry-and-error-forwarding",
+    first_fix=("Turn off the gateway's own cooldown or circuit breaker after an upstream 429/5xx (LiteLLM: "
+               "router_settings disable_cooldowns: true, num_retries: 0), or give it more than one deployment: Claude "
+               "Code retries by itself and honours retry-after."),
+    impact="After one upstream rate limit, every request of every developer fails with the gateway's 429 until its cooldown ends.",
+    severity="breaks")
+
+
+@dataclass
+class Cause:
+    """A root cause and the failures it explains (listed under it, its first fix shown for all)."""
+
+    requirement: Requirement
+    status: str
+    consequences: list[RequirementResult] = field(default_factory=list)
 
 
 @dataclass
@@ -39,14 +76,20 @@ class Rollup:
     verdict: str
     verdict_reason: str
     tested_ids: frozenset[str] = frozenset()  # IDs some test of the suite checks, selected in this run or not
+    causes: list[Cause] = field(default_factory=list)  # failing requirements grouped under their root causes
+    not_tested: bool = False  # the preflight stopped the run: the set-up, not the gateway, must be fixed
+
+    @property
+    def headline(self) -> str:
+        """The verdict as every report leads with it; accepted MUST failures are never hidden behind CONFORMANT."""
+        accepted = [r.requirement.id for r in self.with_status(ACCEPTED) if r.requirement.level == "MUST"]
+        if self.verdict != NOT_CONFORMANT and accepted:
+            plural = "s" if len(accepted) > 1 else ""
+            return f"{self.verdict.upper()} with {len(accepted)} accepted MUST failure{plural} ({', '.join(accepted)})"
+        return self.verdict.upper()
 
     def with_status(self, *statuses: str) -> list[RequirementResult]:
         return [r for r in self.requirements if r.status in statuses]
-
-    @property
-    def failed_by_impact(self) -> list[RequirementResult]:
-        """Failures, MUST first, then by how hard they hit Claude Code users."""
-        return sorted(self.with_status(FAILED), key=lambda r: impact_order(r.requirement.level, r.requirement.severity, r.requirement.id))
 
     @property
     def counts(self) -> dict[str, int]:
@@ -86,25 +129,80 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
     return NOT_APPLICABLE, "; ".join(dict.fromkeys(t.message for t in tests if t.message))
 
 
-def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str], accepted: dict[str, str] | None = None) -> Rollup:
+def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str], accepted: dict[str, str] | None = None,
+            not_tested: tuple[str, str] | None = None) -> Rollup:
     """all_tested_ids: requirement IDs that some test of the suite checks, selected in this run or not.
-    accepted: known failures by requirement ID, with the written reason (--accept); shown, never hidden."""
+    accepted: known failures by requirement ID, with the written reason (--accept); shown, never hidden.
+    not_tested: (verdict, reason) when the preflight stopped the run before any test."""
     rows = []
     for requirement in catalog:
-        tests = [t for t in results if requirement.id in t.requirements]
+        tests = [t for t in results if requirement.id in t.requirements or requirement.id in t.blamed]
         status, reason = requirement_status(requirement, tests, all_tested_ids)
         if status == FAILED and requirement.id in (accepted or {}):
             status, reason = ACCEPTED, (accepted or {})[requirement.id]
         rows.append(RequirementResult(requirement, status, reason, tests))
-    verdict, why = decide_verdict(rows)
-    return Rollup(rows, verdict, why, frozenset(all_tested_ids))
+    if not_tested is not None:
+        return Rollup(rows, not_tested[0], not_tested[1], frozenset(all_tested_ids), not_tested=True)
+    causes = group_by_cause(rows)
+    verdict, why = decide_verdict(rows, causes)
+    return Rollup(rows, verdict, why, frozenset(all_tested_ids), causes)
 
 
-def decide_verdict(rows: list[RequirementResult]) -> tuple[str, str]:
+def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
+    """Each failing requirement under the failing requirement that explains it (the catalogue's explained_by,
+    a test that blamed another requirement, or the gateway's own throttling), root causes by impact."""
+    failing = {r.requirement.id: r for r in rows if r.status in FAILING}
+    for r in failing.values():
+        failed_tests = [t for t in r.tests if t.outcome == FAILED]
+        causes = [c for c in r.requirement.explained_by if c in failing]
+        causes += [c for t in failed_tests for c in t.blamed if c in failing and c != r.requirement.id]
+        if failed_tests and all(t.self_throttled for t in failed_tests):
+            causes = [SELF_THROTTLE.id]
+        r.caused_by = list(dict.fromkeys(causes))
+    by_impact = sorted(failing.values(), key=lambda r: _impact(r.requirement))
+    roots: dict[str, Cause] = {}
+    if any(r.caused_by == [SELF_THROTTLE.id] for r in by_impact):
+        roots[SELF_THROTTLE.id] = Cause(SELF_THROTTLE, FAILED)
+    for r in by_impact:
+        root = _root(r.requirement.id, failing)
+        if root == r.requirement.id:
+            roots.setdefault(root, Cause(r.requirement, r.status))
+    for r in by_impact:
+        root = _root(r.requirement.id, failing)
+        if root != r.requirement.id:
+            roots.setdefault(root, Cause(failing[root].requirement, failing[root].status) if root in failing else Cause(SELF_THROTTLE, FAILED))
+            roots[root].consequences.append(r)
+    return sorted(roots.values(), key=lambda c: _impact(c.requirement))
+
+
+def _root(requirement_id: str, failing: dict[str, RequirementResult]) -> str:
+    """Follow caused_by to a requirement nothing else explains (the first cause by impact; cycles stop)."""
+    seen = [requirement_id]
+    while requirement_id in failing and failing[requirement_id].caused_by:
+        causes = sorted(failing[requirement_id].caused_by,
+                        key=lambda c: _impact(failing[c].requirement) if c in failing else _impact(SELF_THROTTLE))
+        if causes[0] in seen:
+            break
+        requirement_id = causes[0]
+        seen.append(requirement_id)
+    return requirement_id
+
+
+def _impact(requirement: Requirement) -> tuple[bool, int, str]:
+    return impact_order(requirement.level, requirement.severity, requirement.id)
+
+
+def decide_verdict(rows: list[RequirementResult], causes: list[Cause] = ()) -> tuple[str, str]:
     must = [r for r in rows if r.requirement.level == "MUST"]
     failed = [r.requirement.id for r in must if r.status == FAILED]
     if failed:
-        return NOT_CONFORMANT, f"MUST requirements failed: {', '.join(failed)}"
+        consequences = {c.requirement.id for cause in causes for c in cause.consequences}
+        roots = [cause.requirement.id + (" (the gateway's own 429s)" if cause.requirement is SELF_THROTTLE else "")
+                 for cause in causes if any(r.requirement.id in failed for r in [*cause.consequences])
+                 or cause.requirement.id in failed]
+        explained = [i for i in failed if i in consequences]
+        return NOT_CONFORMANT, (f"MUST requirements failed: {', '.join(roots)}"
+                                + (f"; as their consequences: {', '.join(explained)}" if explained else ""))
     unproven = [r for r in must if r.status not in (PASSED, NOT_APPLICABLE, ACCEPTED)]
     if unproven:
         kinds: dict[str, list[str]] = {}

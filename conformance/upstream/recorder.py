@@ -28,6 +28,12 @@ SCENARIO_MARKER = "conformance-scenario"
 _NONCE_RE = re.compile(rb"conformance-scenario ([A-Za-z0-9]+)")
 
 
+def scenario_nonce(body: bytes) -> str | None:
+    """The scenario nonce a request body carries (the first marker, as the recording upstream keys it)."""
+    match = _NONCE_RE.search(body)
+    return match.group(1).decode() if match else None
+
+
 def new_nonce() -> str:
     return secrets.token_hex(8)
 
@@ -126,6 +132,12 @@ class RecordingUpstream:
             self._scenarios[scenario.nonce] = scenario
         return scenario
 
+    def received_for(self, nonce: str) -> list[ReceivedRequest]:
+        """What arrived for one scenario (nothing for an unknown nonce)."""
+        with self._lock:
+            scenario = self._scenarios.get(nonce)
+            return list(scenario.requests) if scenario else []
+
     @property
     def all_requests(self) -> list[ReceivedRequest]:
         with self._lock:
@@ -146,8 +158,7 @@ class RecordingUpstream:
         body = await request.body()
         raw_path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
-        match = _NONCE_RE.search(body)
-        nonce = match.group(1).decode() if match else None
+        nonce = scenario_nonce(body)
         received = ReceivedRequest(
             method=scope["method"],
             raw_path=raw_path + (f"?{query}" if query else ""),
