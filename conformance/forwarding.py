@@ -32,9 +32,11 @@ def captured_request(name: str) -> CapturedRequest:
     return CapturedRequest(name, data["method"], data["path"], [(k, v) for k, v in data["headers"]], data["body"], data["source"])
 
 
-def with_marker(body: dict[str, Any], marker: str) -> dict[str, Any]:
-    """A copy of a captured body whose last user message also carries the scenario marker."""
+def with_marker(body: dict[str, Any], marker: str, model: str) -> dict[str, Any]:
+    """A copy of a captured body for this run: its model is the run's (--model), and its last user message
+    also carries the scenario marker."""
     body = copy.deepcopy(body)
+    body["model"] = model
     last_user = next(m for m in reversed(body["messages"]) if m.get("role") == "user")
     if isinstance(last_user["content"], str):
         last_user["content"] += f"\n{marker}"

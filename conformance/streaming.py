@@ -70,6 +70,18 @@ class ReceivedStream:
         return ""
 
 
+    def closed_early(self) -> str:
+        """Empty unless the gateway closed the stream (or the connection broke) before message_stop: then when,
+        and after which event. A stall or an endless stream is not a close (SSE-10 judges those separately), nor is
+        an answer that never was a stream (no event at all: SSE-2's failure)."""
+        ending = self.ending()
+        error = self.exchange.error or ""
+        if not ending or not self.datas or error.startswith(("timed out", "response still going")) or self.exchange.finished_at is None:
+            return ""
+        after = self.exchange.finished_at - self.exchange.started_at
+        return f"{ending}, {after:.2f} s after the request was sent ({len(self.datas)} events received)"
+
+
 def order_problems(datas: list[dict[str, Any]]) -> list[str]:
     """SSE-3 on the events that arrived: message_start first, blocks opened, filled and closed with
     consistent indexes, then message_delta(s), then message_stop; pings anywhere. A missing end is SSE-10's."""

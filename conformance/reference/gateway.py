@@ -79,7 +79,7 @@ class ReferenceGateway:
             if k.decode("latin-1").lower() not in HOP_BY_HOP | CREDENTIAL_HEADERS
         ]
         headers = self.fault.upstream_headers(headers) + [(b"x-api-key", self.upstream_key.encode())]
-        query = request.url.query
+        query = self.fault.upstream_query(path, request.url.query)
         url = self.upstream_url + self.fault.upstream_path(path) + (f"?{query}" if query else "")
         body = self.fault.request_body(await request.body())
         upstream_request = self.http.build_request(request.method, url, headers=headers, content=body)

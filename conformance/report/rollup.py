@@ -116,8 +116,9 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
         if requirement.id in tested_ids:
             return NOT_RUN, "its tests were not selected in this run"
         return NOT_COVERED, "no test in this suite version checks it yet"
-    outcomes = {t.outcome for t in tests}
-    reasons = "; ".join(dict.fromkeys(t.message.splitlines()[0] for t in tests if t.outcome in (SKIPPED, ERROR) and t.message))
+    judged = [(outcome_for(t, requirement.id), t.message) for t in tests]
+    outcomes = {outcome for outcome, _ in judged}
+    reasons = "; ".join(dict.fromkeys(_reason(t, requirement.id) for t in tests if outcome_for(t, requirement.id) in (SKIPPED, ERROR) and t.message))
     if FAILED in outcomes:
         return FAILED, ""
     if ERROR in outcomes:
@@ -127,6 +128,20 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
     if PASSED in outcomes:
         return PASSED, ""
     return NOT_APPLICABLE, "; ".join(dict.fromkeys(t.message for t in tests if t.message))
+
+
+def outcome_for(test: TestResult, requirement_id: str) -> str:
+    """A test's outcome for one requirement: a failure the test blamed on another requirement (its stream was
+    cut, say) leaves the test's own requirement not judged, not failed."""
+    if test.blamed and requirement_id not in test.blamed:
+        return SKIPPED
+    return test.outcome
+
+
+def _reason(test: TestResult, requirement_id: str) -> str:
+    if test.outcome == FAILED and outcome_for(test, requirement_id) == SKIPPED:
+        return f"not judged: the test met a failure of {', '.join(test.blamed)} first (see that requirement)"
+    return test.message.splitlines()[0]
 
 
 def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str], accepted: dict[str, str] | None = None,
@@ -152,8 +167,11 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
     """Each failing requirement under the failing requirement that explains it (the catalogue's explained_by,
     a test that blamed another requirement, or the gateway's own throttling), root causes by impact."""
     failing = {r.requirement.id: r for r in rows if r.status in FAILING}
+    for r in rows:
+        if r.status == SKIPPED:  # not judged because a test met another requirement's failure first
+            r.caused_by = list(dict.fromkeys(c for t in r.tests for c in t.blamed if c in failing and c != r.requirement.id))
     for r in failing.values():
-        failed_tests = [t for t in r.tests if t.outcome == FAILED]
+        failed_tests = [t for t in r.tests if outcome_for(t, r.requirement.id) == FAILED]
         causes = [c for c in r.requirement.explained_by if c in failing]
         causes += [c for t in failed_tests for c in t.blamed if c in failing and c != r.requirement.id]
         if failed_tests and all(t.self_throttled for t in failed_tests):

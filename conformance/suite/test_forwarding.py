@@ -35,7 +35,7 @@ class Relayed:
 
 
 @pytest.fixture
-def relay(gateway, upstream, evidence):
+def relay(gateway, upstream, evidence, model):
     """Send a Claude Code request (captured headers unless given) and return what reached the upstream."""
 
     def send(body: dict, headers: list[tuple[str, str]] | None = None, requirement: str = "BODY-1", capture: str = "messages-print") -> Relayed:
@@ -43,7 +43,7 @@ def relay(gateway, upstream, evidence):
         scenario = upstream.scenario(message_script("complete_blocks"))
         captured = captured_request(capture)
         headers = captured.headers if headers is None else headers
-        exchange = answered(gateway.post_messages(with_marker(body, scenario.marker), headers=headers), requirement)
+        exchange = answered(gateway.post_messages(with_marker(body, scenario.marker, model), headers=headers), requirement)
         if not scenario.requests:
             fail(requirement, f"the request never reached the upstream; the gateway answered {exchange.summary(300)}",
                  "the request forwarded to the upstream")
@@ -108,28 +108,28 @@ HDR5_REQUESTS = ["messages-print", "messages-interactive", "count-tokens-all-too
 FUTURE_HEADERS = [("anthropic-future-probe", "1"), ("x-claude-code-future-probe", "1")]
 
 
-def send_captured(gateway, captured, headers, marker) -> Exchange:
+def send_captured(gateway, captured, headers, marker, model) -> Exchange:
     if captured.method == "GET":
         return gateway.get_models(headers=headers)
     if "count_tokens" in captured.path:
-        return gateway.post_count_tokens(with_marker(captured.body, marker), headers=headers)
-    return gateway.post_messages(with_marker(captured.body, marker), headers=headers)
+        return gateway.post_count_tokens(with_marker(captured.body, marker, model), headers=headers)
+    return gateway.post_messages(with_marker(captured.body, marker, model), headers=headers)
 
 
 @pytest.mark.req("HDR-5")
 @pytest.mark.parametrize("capture", HDR5_REQUESTS)
-def test_claude_code_and_future_headers_are_never_rejected(gateway, endpoints, json_marker, capture):
+def test_claude_code_and_future_headers_are_never_rejected(gateway, endpoints, json_marker, model, capture):
     marker = json_marker
     captured = captured_request(capture)
     if "count_tokens" in captured.path and not endpoints.count_tokens_served:
         not_applicable("count_tokens is not served")
     if "models" in captured.path and not endpoints.models_served:
         not_applicable("/v1/models is not served")
-    exchange = answered(send_captured(gateway, captured, captured.headers + FUTURE_HEADERS, marker), "HDR-5")
+    exchange = answered(send_captured(gateway, captured, captured.headers + FUTURE_HEADERS, marker, model), "HDR-5")
     if 400 <= exchange.status < 500:
         # Only a rejection the headers cause counts: the same request with the docs' minimal headers (spec N.1).
         minimal = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
-        baseline = answered(send_captured(gateway, captured, minimal, marker), "HDR-5")
+        baseline = answered(send_captured(gateway, captured, minimal, marker, model), "HDR-5")
         if 400 <= baseline.status < 500:
             pytest.skip(f"the {capture} request is refused with minimal headers too (HTTP {baseline.status}): "
                         "its headers are not the cause; other requirements report why")

@@ -42,6 +42,12 @@ def test_first_delta_arrives_before_upstream_sends_last(gateway, upstream, model
     scenario, stream = streamed(gateway, upstream, model, "paced_text", "SSE-1")
     sent = [t for t, _, step in scenario.log.sent if isinstance(step, Event) and is_text_delta(step.data)]
     first_received = stream.first_arrival(is_text_delta)
+    expected = [step for step in scenario.script.steps if isinstance(step, Event) and is_text_delta(step.data)]
+    received = [d for d in stream.datas if is_text_delta(d)]
+    if len(received) < len(expected) and stream.closed_early():
+        # Buffering cannot be measured on a stream that was cut: what the client saw is SSE-10's failure.
+        fail("SSE-10", f"{stream.closed_early()}; {len(received)} of the {len(expected)} text deltas arrived, so buffering "
+             "(SSE-1) could not be measured", "the gateway relays until message_stop, then ends the response")
     if first_received is None:
         fail("SSE-1", f"no text_delta event reached the client ({len(stream.events)} events parsed; {stream.exchange.summary(120)})")
     started = stream.exchange.started_at
@@ -107,6 +113,12 @@ def test_keepalive_traffic_keeps_reaching_the_client(gateway, upstream, model):
     # The ping run and the comment run play at once: the verdict compares gaps, and this halves the wait.
     with ThreadPoolExecutor(2) as pool:
         runs = list(pool.map(lambda kind: (kind, *streamed(gateway, upstream, model, f"keepalive_{kind}", "SSE-4")), ["pings", "comments"]))
+    for kind, scenario, stream in runs:
+        if stream.first_arrival(is_text_delta) is None and stream.closed_early():
+            # A stream cut during the pause is not a keep-alive problem: the client saw SSE-10's failure.
+            fail("SSE-10", f"{kind} run: {stream.closed_early()}, during the upstream's keep-alive-only pause",
+                 "the gateway relays until message_stop, then ends the response (an idle timeout shorter than the "
+                 "upstream's pauses cuts streams)")
     problems = [p for p in (keepalive_problem(scenario, stream, kind) for kind, scenario, stream in runs) if p]
     check(not problems, "SSE-4", "; ".join(problems),
           f"no client-side silence longer than the upstream's keep-alive interval plus {KEEPALIVE_MARGIN_S:g} s "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.parse
 from typing import Any
 
 from conformance.upstream.script import Event, Script, json_script, sse_script
@@ -84,24 +85,41 @@ def tool_use_events(model: str, tool_id: str, name: str, tool_input: dict[str, A
     return events
 
 
-def models_page(ids: list[str]) -> dict[str, Any]:
-    data = [
-        {"type": "model", "id": i, "display_name": i.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"} for i in ids
-    ]
-    return {"data": data, "has_more": False, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+# A catalogue the size of a real provider's (well over the API's default page of 20), so a gateway that pages
+# or caps its upstream's list is caught (DISC-7). Current models first, as the API lists newest first.
+UPSTREAM_CATALOGUE = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5",
+                      *(f"claude-archive-{family}-{n:02d}" for family in ("opus", "sonnet", "haiku") for n in range(1, 40))]
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 20, 1000  # the List Models API's limit: default 20, 1 to 1000
 
 
-DEFAULT_MODELS = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5"]
+def models_page(ids: list[str], query: str = "") -> dict[str, Any]:
+    """A List Models page over `ids`, honouring limit, after_id and before_id as the API does."""
+    params = dict(urllib.parse.parse_qsl(query))
+    try:
+        limit = min(max(int(params.get("limit", DEFAULT_PAGE_SIZE)), 1), MAX_PAGE_SIZE)
+    except ValueError:
+        limit = DEFAULT_PAGE_SIZE
+    start, end = 0, len(ids)
+    if params.get("after_id") in ids:
+        start = ids.index(params["after_id"]) + 1
+    if params.get("before_id") in ids:
+        end = ids.index(params["before_id"])
+        start = max(start, end - limit)
+    chosen = ids[start:min(end, start + limit)]
+    data = [{"type": "model", "id": i, "display_name": i.replace("-", " ").title(), "created_at": "2026-01-01T00:00:00Z"}
+            for i in chosen]
+    return {"data": data, "has_more": start + len(chosen) < end,
+            "first_id": chosen[0] if chosen else None, "last_id": chosen[-1] if chosen else None}
 
 
 def error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
-def default_answer(kind: str, body: bytes) -> Script:
+def default_answer(kind: str, body: bytes, query: str = "") -> Script:
     """What the upstream answers when no scenario was scripted for the request."""
     if kind == "models":
-        return json_script(models_page(DEFAULT_MODELS))
+        return json_script(models_page(UPSTREAM_CATALOGUE, query))
     if kind == "count_tokens":
         # Grows with input size, like a real count (spec TOK-3 check): one token per 4 bytes.
         return json_script({"input_tokens": max(1, len(body) // 4)})

@@ -120,7 +120,6 @@ class RecordingUpstream:
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
         self.unmatched: list[ReceivedRequest] = []  # requests that carried no known scenario
-        self.models_script: Script | None = None  # answer to GET /v1/models (it has no body to key on)
         # time.monotonic() of the last request received or answer step sent: a client driven through the
         # gateway (the real CLI) that stays silent long after it is how the suite sees a stalled gateway.
         self.last_activity = 0.0
@@ -186,8 +185,6 @@ class RecordingUpstream:
         kind = received.kind
         if scenario is not None and script is not None:
             return _play(script, scenario.log, self._touch)
-        if kind == "models" and self.models_script is not None:
-            return _play(self.models_script, StepLog(), self._touch)
         if kind in ("messages", "count_tokens") and received.method == "POST" and received.nonce is None:
             message = (
                 f"recording upstream: no '{SCENARIO_MARKER} <nonce>' marker in the request body. The suite puts "
@@ -195,7 +192,7 @@ class RecordingUpstream:
                 "(BODY-1: the upstream must receive the same JSON content)."
             )
             return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), self._touch)
-        return _play(default_answer(kind, received.body), scenario.log if scenario else StepLog(), self._touch)
+        return _play(default_answer(kind, received.body, received.query), scenario.log if scenario else StepLog(), self._touch)
 
 
 class _AbortStream(Exception):

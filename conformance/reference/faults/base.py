@@ -40,6 +40,8 @@ class Fault:
     # sends one POST /v1/messages?beta=true with a valid credential, no discovery, no count_tokens. The
     # fault matrix leaves the E2E area out of those runs to stay within CI's time.
     affects_print_mode = True
+    # False for a fault whose failures depend on the order the tests run in: its own self-test checks it.
+    in_fault_matrix = True
     suite_secret_headers: tuple[tuple[str, str], ...] = ()
 
     async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:
@@ -53,6 +55,10 @@ class Fault:
     def upstream_path(self, path: str) -> str:
         """The upstream path a request is forwarded to (default: the same)."""
         return path
+
+    def upstream_query(self, path: str, query: str) -> str:
+        """The query string sent upstream (default: the client's, unchanged)."""
+        return query
 
     def credentials(self, request: Request) -> list[str]:
         """The credential values the gateway reads: Authorization: Bearer and x-api-key (AUTH-1, AUTH-9)."""

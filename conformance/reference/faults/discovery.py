@@ -75,11 +75,26 @@ class PagedModels(ModelsPageFault):
 
 
 @fault
+class ModelsDefaultPage(ModelsPageFault):
+    name = "models-default-page"
+    affects_print_mode = False
+    description = ("asks its upstream for /v1/models without the client's limit (the API's default page: 20 models) "
+                   "and relays that page with has_more: false")
+    breaks = ("DISC-7",)
+
+    def upstream_query(self, path, query):
+        return "" if path == MODELS else query
+
+    def rewrite(self, page):
+        return {**page, "has_more": False}
+
+
+@fault
 class RejectLimit1000(Fault):
     name = "reject-limit-1000"
     affects_print_mode = False
     description = "answers limit=1000 with 400 (accepts at most 100)"
-    breaks = ("DISC-3", "DISC-4", "AUTH-4")
+    breaks = ("DISC-3",)  # not DISC-4/AUTH-4: every credential gets the same 400, so the credential is not at fault
 
     async def after_auth(self, request, path):
         if path == MODELS and request.query_params.get("limit") == "1000":
@@ -104,7 +119,7 @@ class ModelsNeedTenantHeader(Fault):
     name = "models-need-tenant-header"
     affects_print_mode = False
     description = "answers /v1/models 400 unless an X-Tenant header (which Claude Code does not send) is present"
-    breaks = ("DISC-3", "DISC-4", "AUTH-4")
+    breaks = ("DISC-3",)  # the 400 is the same whatever the credential: DISC-4/AUTH-4 cannot be judged
 
     async def after_auth(self, request, path):
         if path == MODELS and "x-tenant" not in request.headers:

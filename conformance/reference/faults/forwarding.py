@@ -194,6 +194,28 @@ class ErrorsTo500(Fault):
 
 
 @fault
+class CooldownAfter429(Fault):
+    name = "cooldown-after-429"
+    description = ("after relaying one upstream 429, answers every later request with its own 429 without contacting "
+                   "the upstream (LiteLLM's default deployment cooldown, with a cooldown longer than the run)")
+    # Which tests meet the cooldown depends on the order they run in, so the fault matrix leaves it out; a self-test
+    # checks that the report names the cause once and lists the rest as its consequences.
+    in_fault_matrix = False
+    cooling_down = False
+
+    async def after_auth(self, request, path):
+        if self.cooling_down:
+            return envelope(429, "rate_limit_error", "No deployments available for selected model. "
+                            "Try again in 3600 seconds. Passed model=claude. model_group is in cooldown")
+        return None
+
+    def response_status(self, upstream):
+        if upstream.status_code == 429:
+            self.cooling_down = True
+        return upstream.status_code
+
+
+@fault
 class DropRetryAfter(Fault):
     name = "drop-retry-after"
     description = "drops the retry-after response header"

@@ -254,6 +254,26 @@ class StreamForever(EventFault):
         return None if data.get("type") == "message_stop" else raw
 
 
+IDLE_TIMEOUT_S = 1.0
+
+
+@fault
+class IdleTimeout(Fault):
+    name = "idle-timeout-1s"
+    description = ("ends a response when the upstream sends nothing for 1 s, like a proxy in front of the gateway with "
+                   "a 1 s idle timeout: streams are cut during the upstream's pauses")
+    breaks = ("SSE-10",)  # SSE-1 and SSE-4 cannot be judged on a cut stream: not failed, not judged
+
+    async def relay(self, chunks, upstream):
+        pending = chunks.__aiter__()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(pending.__anext__(), IDLE_TIMEOUT_S)
+            except (StopAsyncIteration, asyncio.TimeoutError):
+                return
+            yield chunk
+
+
 # ---- correct but unusual: each must pass everything
 
 @fault
