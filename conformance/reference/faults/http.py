@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from conformance.reference.faults.base import Fault, api_key_values, bearer_values, fault
+from conformance.reference.faults.base import Fault, api_key_values, bearer_values, envelope, fault
+from conformance.reference.faults.discovery import ModelsPageFault
 
 
 @fault
@@ -111,6 +113,32 @@ class NeverAnswers(Fault):
         return None
 
 
+
+
+ROUTED_MODELS = ("claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5")
+
+
+@fault
+class ListedModelsOnly(ModelsPageFault):
+    name = "listed-models-only"
+    description = (f"routes only its configured models {', '.join(ROUTED_MODELS)}: any other model is refused with its "
+                   "own 404 not_found_error naming it, and /v1/models lists just those: correct")
+    variant = True
+
+    async def after_auth(self, request, path):
+        if path.startswith("/v1/messages"):
+            try:
+                model = json.loads(await request.body()).get("model")
+            except (ValueError, AttributeError):
+                return None
+            if model not in ROUTED_MODELS:
+                return envelope(404, "not_found_error", f"model: {model} is not routed by this gateway")
+        return None
+
+    def rewrite(self, page):
+        data = [m for m in page["data"] if m.get("id") in ROUTED_MODELS]
+        return {**page, "data": data, "has_more": False, "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None}
 
 
 # The routing headers a header-routed deployment needs; the tenant key is a secret, passed through an
