@@ -40,6 +40,7 @@ class RunConfig:
     secret_headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     headers_env: str | None = None
     claude_cli: str | None = None  # --claude-cli: the Claude Code binary for the end-to-end area
+    serial: bool = False  # --serial: no overlapping of long deliberate waits (conformance.overlap)
 
     @property
     def uses_reference_gateway(self) -> bool:
@@ -88,6 +89,7 @@ def build_config(
     gateway_header: list[str] | None = None,
     gateway_headers_env: str | None = None,
     claude_cli: str | None = None,
+    serial: bool = False,
     environ: dict[str, str] | None = None,
 ) -> RunConfig:
     environ = os.environ if environ is None else environ
@@ -140,6 +142,7 @@ def build_config(
         secret_headers=secret_headers,
         headers_env=gateway_headers_env,
         claude_cli=claude_cli,
+        serial=serial,
     )
 
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from conformance.catalog import AREAS
-from conformance.claude_cli import ClaudeCode
 from conformance.cmdline import repair_early_setup, value_options
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
 from conformance.report.staging import ReportDirError, ReportStaging
-from conformance.session import EXIT_NOT_TESTED, NEEDS_RECORDER, ConformanceRun, evidence_key
+from conformance.overlap import OVERLAP_MARKER
+from conformance.session import EXIT_NOT_TESTED, ConformanceRun, evidence_key
 from conformance.target import AuthResolution, Endpoints, Routes, Target
 from conformance.evidence import Notes, TestUpstream
 from conformance.upstream.streams import message_script
@@ -57,6 +57,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--claude-cli", dest="cgc_claude_cli", metavar="PATH", default=None,
                     help="the Claude Code binary for the end-to-end area (default: claude on PATH, else the project's "
                          "pinned npm install in node_modules/)")
+    group.addoption("--serial", dest="cgc_serial", action="store_true", default=False,
+                    help="run every test's exchanges one after another, each when its test asks for it (default: the "
+                         "exchanges of tests with long deliberate waits start together with the run); same verdicts")
     group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
 
@@ -86,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "req(*ids): protocol-contract requirement IDs this test checks")
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: conformance tests of the {area.replace('_', ' ')} area")
+    config.addinivalue_line("markers", f"{OVERLAP_MARKER}(*jobs): the @overlapping jobs a test reads (started with the run)")
     config.addinivalue_line("markers", "must: tests of MUST requirements")
     config.addinivalue_line("markers", "should: tests of SHOULD requirements")
     if not targets_suite(config) or hasattr(config, "workerinput"):
@@ -106,6 +110,7 @@ def pytest_configure(config: pytest.Config) -> None:
             gateway_header=config.getoption("cgc_gateway_header"),
             gateway_headers_env=config.getoption("cgc_gateway_headers_env"),
             claude_cli=config.getoption("cgc_claude_cli"),
+            serial=config.getoption("cgc_serial"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -182,9 +187,7 @@ def gateway(request: pytest.FixtureRequest, target: Target, auth: AuthResolution
 def upstream(request: pytest.FixtureRequest, target: Target) -> TestUpstream:
     """The recording upstream, seen through this test's scenarios; tests that need it skip in --upstream live.
     What reached the upstream for the test's scenarios becomes part of its evidence."""
-    if target.upstream is None:
-        pytest.skip(NEEDS_RECORDER)
-    view = TestUpstream(target.upstream, target.redactor)
+    view = _run(request).upstream_view()
     request.node.stash.setdefault(evidence_key, []).append(view)
     return view
 
@@ -203,32 +206,23 @@ def measurements(request: pytest.FixtureRequest) -> dict:
     return _run(request).facts.measurements
 
 
-@pytest.fixture(scope="session")
-def claude_code_factory(request: pytest.FixtureRequest, target: Target, auth: AuthResolution, run_config: RunConfig):
-    """Makes drivers of the real Claude Code CLI, pointed at the gateway with the run's credential and
-    headers (end-to-end area). Skips, with the install command as the reason, when no CLI is found."""
-    if target.upstream is None:
-        pytest.skip(NEEDS_RECORDER)
-    cli, why = _run(request).claude_cli()
-    if cli is None:
-        pytest.skip(why)
-
-    def make() -> ClaudeCode:
-        return ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
-                          credential_header=auth.declared[0] if auth.declared else "bearer", token=run_config.token,
-                          headers=run_config.gateway_headers, model=run_config.model, timeout_s=run_config.timeout_s,
-                          redactor=target.redactor, last_upstream_activity=lambda: target.upstream.last_activity)
-
-    return make
-
-
 @pytest.fixture
-def claude_code(request: pytest.FixtureRequest, claude_code_factory) -> ClaudeCode:
-    """The real Claude Code CLI for one test; its runs become the test's evidence."""
-    driver = claude_code_factory()
-    request.node.stash.setdefault(evidence_key, []).append(driver)
-    yield driver
-    driver.close()
+def overlapped(request: pytest.FixtureRequest):
+    """Reads the result of a job declared with @overlapping (conformance.overlap): the exchange of a test with
+    long deliberate waits, started with the run. What the job gathered becomes the test's evidence."""
+    run = _run(request)
+    evidence = request.node.stash.setdefault(evidence_key, [])
+
+    def read(name: str):
+        try:
+            result = run.overlap.result(name)
+        except BaseException as exc:
+            evidence.extend(getattr(exc, "cgc_sources", []))
+            raise
+        evidence.extend(result.sources)
+        return result.value
+
+    return read
 
 
 @pytest.fixture

@@ -15,7 +15,9 @@ import pytest
 
 from conformance import CLAUDE_CODE_FIXTURE_VERSION
 from conformance.catalog import catalog, suite_requirement_ids
-from conformance.claude_cli import ClaudeCli, find_cli
+from conformance.claude_cli import ClaudeCli, ClaudeCode, find_cli
+from conformance.evidence import TestUpstream
+from conformance.overlap import Overlap, job_names
 from conformance.client import GatewayClient
 from conformance.config import RunConfig
 from conformance.expect import NOT_APPLICABLE
@@ -75,6 +77,8 @@ class ConformanceRun:
         )
         self.document: dict | None = None
         self.rollup: Rollup | None = None
+        self.overlap = Overlap(self, config.model, serial=config.serial)
+        self._drivers: list[ClaudeCode] = []
 
     # ---- what fixtures hand to tests
     def target(self) -> Target:
@@ -129,6 +133,30 @@ class ConformanceRun:
                               "pinned_version": CLAUDE_CODE_FIXTURE_VERSION, "status": status}
         return self._claude_cli
 
+    # ---- what jobs of overlapping tests get (conformance.overlap.JobProvider), and fixtures too
+    def upstream_view(self) -> TestUpstream:
+        target = self.target()
+        if target.upstream is None:
+            pytest.skip(NEEDS_RECORDER)
+        return TestUpstream(target.upstream, target.redactor)
+
+    def claude_code_driver(self) -> ClaudeCode:
+        """The real Claude Code CLI pointed at the gateway with the run's credential and headers; skips, with the
+        install command as the reason, when no CLI is found."""
+        target = self.target()
+        if target.upstream is None:
+            pytest.skip(NEEDS_RECORDER)
+        cli, why = self.claude_cli()
+        if cli is None:
+            pytest.skip(why)
+        auth = self.auth()
+        driver = ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
+                            credential_header=auth.declared[0] if auth.declared else "bearer", token=self.config.token,
+                            headers=self.config.gateway_headers, model=self.config.model, timeout_s=self.config.timeout_s,
+                            redactor=target.redactor, last_upstream_activity=lambda: target.upstream.last_activity)
+        self._drivers.append(driver)
+        return driver
+
     def endpoints(self) -> Endpoints:
         if self._endpoints is None:
             self._endpoints = probe_endpoints(self.target(), self.client())
@@ -174,6 +202,7 @@ class ConformanceRun:
             if reporter is not None:
                 reporter.write_line(f"NOT TESTED: {self.preflight.blocker.line()}", red=True, bold=True)
             return True  # no test runs: the set-up, not the gateway, is what the user must fix
+        self.overlap.start(job_names(session.items))
         return None
 
     @pytest.hookimpl(tryfirst=True)
@@ -233,6 +262,9 @@ class ConformanceRun:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_sessionfinish(self, session, exitstatus):
         # Before the other plugins: the document must exist when pytest-html asks for its summary.
+        self.overlap.close()
+        for driver in self._drivers:
+            driver.close()
         if self._target is not None:
             self._target.close()
         blocker = self.preflight.blocker if self.preflight is not None else None

@@ -13,6 +13,7 @@ import pytest
 from conformance.claude_cli import ClaudeCode, CliRun
 from conformance.differential import compare
 from conformance.expect import check, fail
+from conformance.overlap import overlapping
 from conformance.upstream.answers import error_body, text_stream_events, tool_use_events
 from conformance.upstream.recorder import Scenario, conversation_turn
 from conformance.upstream.script import json_script, sse_script
@@ -52,10 +53,18 @@ def completed(run, requirement: str, expected: str) -> None:
     check(run.succeeded, requirement, run.outcome(), expected)
 
 
+# Each CLI run is a job that starts with the run (conformance.overlap): the CLI's start-up and its retries are
+# deliberate waits the other tests need not queue behind.
+@overlapping("e2e-streamed-text")
+def streamed_text_run(job) -> tuple[CliRun, Scenario]:
+    scenario = job.upstream().scenario(sse_script(text_stream_events(job.model, ANSWER_DELTAS)))
+    return job.claude_code().run(f"{scenario.marker} Reply with the gateway check sentence."), scenario
+
+
 @pytest.mark.req("E2E-1")
-def test_streamed_text_answer_is_printed_in_full(claude_code, upstream, model):
-    scenario = upstream.scenario(sse_script(text_stream_events(model, ANSWER_DELTAS)))
-    run = claude_code.run(f"{scenario.marker} Reply with the gateway check sentence.")
+@pytest.mark.overlapping("e2e-streamed-text")
+def test_streamed_text_answer_is_printed_in_full(overlapped):
+    run, scenario = overlapped("e2e-streamed-text")
     completed(run, "E2E-1", "Claude Code ends the turn successfully and prints the streamed answer")
     expected = "".join(ANSWER_DELTAS)
     check(run.answer == expected, "E2E-1", f"Claude Code printed {run.answer!r}", f"the whole streamed answer, {expected!r}")
@@ -69,35 +78,42 @@ def test_streamed_text_answer_is_printed_in_full(claude_code, upstream, model):
 @dataclass
 class ReadScenario:
     """The thinking + Read scenario through the gateway: one CLI run shared by E2E-2, E2E-3 and E2E-5
-    (each CLI start costs about a second of CPU), shown in each test's evidence."""
+    (each CLI start costs about a second of CPU); the job's evidence is shown in each test."""
 
     driver: ClaudeCode
     run: CliRun
     scenario: Scenario
 
-    def show(self, upstream, evidence) -> None:
-        upstream.scenarios.append(self.scenario)
-        evidence.add("the shared thinking + Read scenario, through the gateway", self.driver.transcript())
 
-
-def run_read_scenario(driver: ClaudeCode, recorder, model: str, direct: bool) -> tuple[CliRun, Scenario]:
+def run_read_scenario(driver: ClaudeCode, upstream, model: str, direct: bool) -> tuple[CliRun, Scenario]:
     (driver.workdir / NOTE_FILE).write_text(NOTE_TEXT + "\n")
-    scenario = recorder.scenario(*read_turns(model, driver.workdir, thinking=THINKING), by_turn=True)
+    scenario = upstream.scenario(*read_turns(model, driver.workdir, thinking=THINKING), by_turn=True)
     run = driver.run(f"{scenario.marker} What does {NOTE_FILE} say?", direct=direct, allowed_tools=("Read",))
     return run, scenario
 
 
-@pytest.fixture(scope="module")
-def read_scenario(claude_code_factory, target, run_config):
-    driver = claude_code_factory()
-    run, scenario = run_read_scenario(driver, target.upstream, run_config.model, direct=False)
-    yield ReadScenario(driver, run, scenario)
-    driver.close()
+@overlapping("e2e-thinking-read")
+def thinking_read_run(job) -> ReadScenario:
+    driver = job.claude_code()
+    return ReadScenario(driver, *run_read_scenario(driver, job.upstream(), job.model, direct=False))
+
+
+@overlapping("e2e-control")
+def direct_control_run(job) -> tuple[CliRun, Scenario]:
+    """The control: the same scenario with Claude Code straight at the recording upstream, after the run through
+    the gateway and in the same HOME and working directory (so the prompt's paths match)."""
+    through_gateway = job.needs("e2e-thinking-read")
+    return run_read_scenario(through_gateway.driver, job.upstream(), job.model, direct=True)
+
+
+@pytest.fixture
+def read_scenario(overlapped) -> ReadScenario:
+    return overlapped("e2e-thinking-read")
 
 
 @pytest.mark.req("E2E-2")
-def test_tool_round_trip_completes(read_scenario, upstream, evidence):
-    read_scenario.show(upstream, evidence)
+@pytest.mark.overlapping("e2e-thinking-read")
+def test_tool_round_trip_completes(read_scenario):
     run, requests = read_scenario.run, read_scenario.scenario.requests
     completed(run, "E2E-2", "Claude Code runs the Read tool, sends its result and prints the final answer")
     check(run.answer == f"The note says: {NOTE_TEXT}", "E2E-2", f"Claude Code printed {run.answer!r}",
@@ -113,8 +129,8 @@ def test_tool_round_trip_completes(read_scenario, upstream, evidence):
 
 
 @pytest.mark.req("E2E-3")
-def test_signed_thinking_block_comes_back_byte_exact(read_scenario, upstream, evidence):
-    read_scenario.show(upstream, evidence)
+@pytest.mark.overlapping("e2e-thinking-read")
+def test_signed_thinking_block_comes_back_byte_exact(read_scenario):
     run, requests = read_scenario.run, read_scenario.scenario.requests
     completed(run, "E2E-3", "Claude Code finishes the thinking + tool turn and the next one")
     history = request_json(next_turn(requests, "E2E-3", "the thinking block"))["messages"]
@@ -126,11 +142,17 @@ def test_signed_thinking_block_comes_back_byte_exact(read_scenario, upstream, ev
           f"thinking and signature exactly as the upstream streamed them: {sent!r}")
 
 
-@pytest.mark.req("E2E-4")
-def test_recovers_after_a_rate_limit(claude_code, upstream, model, evidence):
+@overlapping("e2e-rate-limit")
+def rate_limit_run(job) -> tuple[CliRun, Scenario]:
     refusal = json_script(error_body("rate_limit_error", "conformance: scripted 429"), status=429, headers=(("retry-after", "1"),))
-    scenario = upstream.scenario(refusal, sse_script(text_stream_events(model, ["recovered"])))
-    run = claude_code.run(f"{scenario.marker} Say recovered.", max_retries=2)
+    scenario = job.upstream().scenario(refusal, sse_script(text_stream_events(job.model, ["recovered"])))
+    return job.claude_code().run(f"{scenario.marker} Say recovered.", max_retries=2), scenario
+
+
+@pytest.mark.req("E2E-4")
+@pytest.mark.overlapping("e2e-rate-limit")
+def test_recovers_after_a_rate_limit(overlapped, evidence):
+    run, scenario = overlapped("e2e-rate-limit")
     attempts = len(scenario.requests)
     evidence.add("attempts that reached the upstream", f"{attempts} (the first answered 429 with retry-after: 1, the next ones 200)")
     completed(run, "E2E-4", "Claude Code retries after the 429 and prints the answer of the retry")
@@ -140,20 +162,18 @@ def test_recovers_after_a_rate_limit(claude_code, upstream, model, evidence):
 
 
 @pytest.fixture
-def direct_control(read_scenario, target, run_config) -> Scenario:
-    """The control: the same scenario with Claude Code straight at the recording upstream, in the same HOME
-    and working directory (so the prompt's paths match). It talks to the suite's own upstream, so a
-    failure here is the suite's: it raises in set-up and the test reports an error, never a failure."""
-    run, scenario = run_read_scenario(read_scenario.driver, target.upstream, run_config.model, direct=True)
+def direct_control(overlapped) -> Scenario:
+    """The control run's scenario. It talks to the suite's own upstream, so a failure here is the suite's: it
+    raises in set-up and the test reports an error, never a failure."""
+    run, scenario = overlapped("e2e-control")
     if not run.succeeded or not scenario.requests:
         raise RuntimeError(f"the control run straight at the recording upstream failed: {run.outcome()}")
     return scenario
 
 
 @pytest.mark.req("E2E-5")
-def test_upstream_receives_what_claude_code_sends_directly(direct_control, read_scenario, upstream, evidence, run_config):
-    read_scenario.show(upstream, evidence)
-    upstream.scenarios.append(direct_control)
+@pytest.mark.overlapping("e2e-thinking-read", "e2e-control")
+def test_upstream_receives_what_claude_code_sends_directly(direct_control, read_scenario, evidence, run_config):
     differences = compare(direct_control.requests, read_scenario.scenario.requests,
                           {name.lower() for name, _ in run_config.gateway_headers})
     evidence.add("what the upstream received: Claude Code directly vs through the gateway (volatile ids normalised)",

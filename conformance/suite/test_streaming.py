@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance.expect import answered, check, fail
+from conformance.overlap import overlapping
 from conformance.requests import captured_headers, message_body, with_header
 from conformance.shapes import json_problems, schema_problems
 from conformance.streaming import order_problems, stream_through
@@ -26,11 +27,30 @@ KEEPALIVE_MARGIN_S = 1.0
 
 
 def streamed(gateway, upstream, model, name, requirement):
-    scenario, stream = stream_through(gateway, upstream, model, name)
+    return judged_stream(*stream_through(gateway, upstream, model, name), requirement)
+
+
+def judged_stream(scenario, stream, requirement):
+    """Fail the requirement when the streamed request got no HTTP 200 at all."""
     answered(stream.exchange, requirement)
     check(stream.exchange.status == 200, requirement, f"the streamed request answered {stream.exchange.summary()}",
           "HTTP 200 with an SSE stream")
     return scenario, stream
+
+
+# The two tests with long deliberate waits: their exchanges start with the run (conformance.overlap).
+@overlapping("paced-text")
+def paced_text_exchange(job):
+    return stream_through(job.gateway(), job.upstream(), job.model, "paced_text")
+
+
+@overlapping("keep-alives")
+def keepalive_exchanges(job):
+    # The ping run and the comment run play at once: the verdict compares gaps, and this halves the wait.
+    gateway, upstream = job.gateway(), job.upstream()
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda kind: (kind, *stream_through(gateway, upstream, job.model, f"keepalive_{kind}")),
+                             ["pings", "comments"]))
 
 
 def is_text_delta(data):
@@ -38,8 +58,9 @@ def is_text_delta(data):
 
 
 @pytest.mark.req("SSE-1")
-def test_first_delta_arrives_before_upstream_sends_last(gateway, upstream, model, measurements):
-    scenario, stream = streamed(gateway, upstream, model, "paced_text", "SSE-1")
+@pytest.mark.overlapping("paced-text")
+def test_first_delta_arrives_before_upstream_sends_last(overlapped, measurements):
+    scenario, stream = judged_stream(*overlapped("paced-text"), "SSE-1")
     sent = [t for t, _, step in scenario.log.sent if isinstance(step, Event) and is_text_delta(step.data)]
     first_received = stream.first_arrival(is_text_delta)
     expected = [step for step in scenario.script.steps if isinstance(step, Event) and is_text_delta(step.data)]
@@ -109,10 +130,9 @@ def keepalive_problem(scenario, stream, keepalive: str) -> str:
 
 
 @pytest.mark.req("SSE-4")
-def test_keepalive_traffic_keeps_reaching_the_client(gateway, upstream, model):
-    # The ping run and the comment run play at once: the verdict compares gaps, and this halves the wait.
-    with ThreadPoolExecutor(2) as pool:
-        runs = list(pool.map(lambda kind: (kind, *streamed(gateway, upstream, model, f"keepalive_{kind}", "SSE-4")), ["pings", "comments"]))
+@pytest.mark.overlapping("keep-alives")
+def test_keepalive_traffic_keeps_reaching_the_client(overlapped):
+    runs = [(kind, *judged_stream(scenario, stream, "SSE-4")) for kind, scenario, stream in overlapped("keep-alives")]
     for kind, scenario, stream in runs:
         if stream.first_arrival(is_text_delta) is None and stream.closed_early():
             # A stream cut during the pause is not a keep-alive problem: the client saw SSE-10's failure.
