@@ -25,6 +25,7 @@ from typing import Any
 
 from conformance import CLAUDE_CODE_FIXTURE_VERSION
 from conformance.redaction import Redactor
+from conformance.upstream.recorder import scenario_nonce
 
 NPM_PACKAGE = f"@anthropic-ai/claude-code@{CLAUDE_CODE_FIXTURE_VERSION}"
 INSTALL_COMMAND = f"npm install {NPM_PACKAGE}"
@@ -160,8 +161,9 @@ def cli_environment(home: Path, base_url: str, credential_header: str, token: st
     return env
 
 
-# Before its first request a cold CLI start (a 400 MB binary on a loaded machine) may take this long.
-START_ALLOWANCE_S = 30.0
+# Before its first request reaches the upstream, a cold CLI start (a 400 MB binary on a loaded machine) may take
+# this long, plus the run's --timeout for the gateway's part.
+START_ALLOWANCE_S = 15.0
 # The CLI's own work between two upstream events (reading a file, building the next request).
 CLIENT_WORK_S = 5.0
 
@@ -184,7 +186,7 @@ def run_cli(cli: ClaudeCli, prompt: str, *, workdir: Path, env: dict[str, str], 
         time.sleep(0.1)
         now, upstream_moved = time.monotonic(), last_upstream_activity()
         started_talking = upstream_moved > started
-        bound = idle_bound_s if started_talking else START_ALLOWANCE_S
+        bound = idle_bound_s if started_talking else START_ALLOWANCE_S + idle_bound_s
         quiet_since = max(started, output.last_line_at, upstream_moved if started_talking else 0.0)
         if now - quiet_since > bound:
             stopped = (f"stopped: nothing moved for {bound:g} s (no CLI output, no upstream activity)"
@@ -259,7 +261,7 @@ class ClaudeCode:
 
     def __init__(self, cli: ClaudeCli, *, gateway_url: str, upstream_url: str, credential_header: str, token: str,
                  headers: tuple[tuple[str, str], ...], model: str, timeout_s: float, redactor: Redactor,
-                 last_upstream_activity: Callable[[], float]) -> None:
+                 upstream_activity: Callable[[str | None], float]) -> None:
         self.cli = cli
         self.gateway_url = gateway_url
         self.upstream_url = upstream_url
@@ -269,7 +271,7 @@ class ClaudeCode:
         self.model = model
         self.timeout_s = timeout_s
         self.redactor = redactor
-        self.last_upstream_activity = last_upstream_activity
+        self.upstream_activity = upstream_activity  # of one scenario, by its nonce
         self.sandbox = CliSandbox()
         self.runs: list[tuple[str, CliRun]] = []
 
@@ -285,7 +287,8 @@ class ClaudeCode:
                               "cgc-direct-control-token" if direct else self.token, () if direct else self.headers,
                               max_retries, self.timeout_s)
         run = run_cli(self.cli, prompt, workdir=self.workdir, env=env, model=self.model,
-                      idle_bound_s=self.timeout_s + CLIENT_WORK_S, last_upstream_activity=self.last_upstream_activity,
+                      idle_bound_s=self.timeout_s + CLIENT_WORK_S,
+                      last_upstream_activity=lambda: self.upstream_activity(scenario_nonce(prompt.encode())),
                       max_turns=max_turns, allowed_tools=allowed_tools)
         self.runs.append(("straight at the recording upstream (control)" if direct else "through the gateway", run))
         return run

@@ -135,20 +135,59 @@ def transport_error_kind(exc: httpx.HTTPError) -> str:
 
 @dataclass
 class StallGuard:
-    """Shared by every client of a run: once the gateway has let several requests in a row time out,
-    later requests fail at once with that reason, so a dead gateway costs a few timeouts, not one per test."""
+    """Shared by every client of a run, so that a hanging gateway costs a few timeouts, not one per test.
 
-    limit: int = 3
-    consecutive_timeouts: int = 0
+    A hang is an answer that never came (no response within --timeout), whose body never started, or whose
+    JSON body never completed within its deadline. Requests are told apart by endpoint and streaming flag
+    (a gateway that hangs only on count_tokens still gets its messages judged): after PER_KIND_LIMIT hangs of
+    one kind, later requests of that kind fail at once with the reason; after hangs of GLOBAL_KINDS kinds, or
+    NO_ANSWER_LIMIT requests in a row without any response, every request does. A stream that stalls after its
+    events arrived is that test's finding (SSE-10), not a hang: later streams then wait only a short grace for
+    their end (streaming.stream_through)."""
+
+    PER_KIND_LIMIT = 2
+    GLOBAL_KINDS = 2
+    NO_ANSWER_LIMIT = 3
+    hangs: dict[str, int] = field(default_factory=dict)  # by request kind
+    reasons: dict[str, str] = field(default_factory=dict)  # what the last hanging answer of each kind did
+    no_answer_in_a_row: int = 0
+    streams_do_not_end: str = ""  # how a stream that delivered its events failed to end (empty: none seen)
+
+    def gave_up(self, kind: str) -> bool:
+        return self.hangs.get(kind, 0) >= self.PER_KIND_LIMIT or self.gave_up_on_all
 
     @property
-    def gave_up(self) -> bool:
-        return self.consecutive_timeouts >= self.limit
+    def gave_up_on_all(self) -> bool:
+        given_up = sum(1 for n in self.hangs.values() if n >= self.PER_KIND_LIMIT)
+        return given_up >= self.GLOBAL_KINDS or self.no_answer_in_a_row >= self.NO_ANSWER_LIMIT
 
-    def record(self, exchange: "Exchange") -> None:
-        # Only "no response at all" counts: a stream that stalls after its headers is that test's finding.
-        timed_out = exchange.status is None and (exchange.error or "").startswith("timed out")
-        self.consecutive_timeouts = self.consecutive_timeouts + 1 if timed_out else 0
+    def record(self, kind: str, exchange: "Exchange") -> None:
+        error = exchange.error or ""
+        no_answer = exchange.status is None and error.startswith("timed out")
+        body_never_started = error.startswith("timed out") and not exchange.chunks
+        never_completed = error.startswith("response still going") and exchange.content_type != "text/event-stream"
+        self.no_answer_in_a_row = self.no_answer_in_a_row + 1 if no_answer else 0
+        if no_answer or body_never_started or never_completed:
+            self.hangs[kind] = self.hangs.get(kind, 0) + 1
+            self.reasons[kind] = f"{exchange.method} {exchange.url}: {exchange.summary(80)}"
+
+    def refusal(self, kind: str, timeout_s: float) -> str:
+        if self.hangs.get(kind, 0) >= self.PER_KIND_LIMIT:
+            seen = f"its answers to {self.hangs[kind]} requests like this one ({kind}) hung"
+        else:
+            seen = "its answers hung on " + ", ".join(f"{k} ({n}x)" for k, n in self.hangs.items() if n)
+        last = self.reasons.get(kind) or next(iter(self.reasons.values()), "")
+        return (f"{NOT_SENT}the gateway already showed that {seen} (bounded at {timeout_s:g} s a read, twice that a "
+                f"whole answer); the last: {last}")
+
+
+NOT_SENT = "not sent: "
+
+
+def request_kind(method: str, path: str, body: bytes) -> str:
+    """The endpoint and streaming flag: what hangs together on a gateway (StallGuard)."""
+    streaming = " streaming" if re.search(rb'"stream"\s*:\s*true', body) else ""
+    return f"{method} {path.split('?')[0]}{streaming}"
 
 
 @functools.cache
@@ -201,13 +240,14 @@ class GatewayClient:
         follow_redirects: bool = True,
         deadline_s: float | None = None,
         fresh_connection: bool = False,
+        read_timeout_s: float | None = None,
         label: str = "",
     ) -> Exchange:
         """Send one request; never raises for what the gateway does, records it instead.
 
         credentials: "default" (the run's credential mode), a mode for credential_headers(), or
         explicit header pairs. deadline_s bounds the whole exchange, body included (default: twice
-        the per-read timeout).
+        the per-read timeout); read_timeout_s shortens the per-read timeout for this request.
         """
         if isinstance(credentials, str):
             mode = self.credential_mode if credentials == "default" else credentials
@@ -216,16 +256,18 @@ class GatewayClient:
         request_headers = [*headers, *credentials, *self.extra_headers]
         exchange = Exchange(label or f"{method} {path}", method, self.url(path), request_headers, content, time.monotonic())
         self.exchanges.append(exchange)
-        if self.stall_guard.gave_up:
-            exchange.error = (f"not sent: the gateway gave no response to the last {self.stall_guard.consecutive_timeouts} "
-                              f"requests (each waited {self.timeout_s:g} s)")
+        kind = request_kind(method, path, content)
+        if self.stall_guard.gave_up(kind):
+            exchange.error = self.stall_guard.refusal(kind, self.timeout_s)
             exchange.finished_at = time.monotonic()
             return exchange
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
         http = httpx.Client(timeout=self._http.timeout, verify=tls_context()) if fresh_connection else self._http
         try:
+            timeout = self._http.timeout if read_timeout_s is None else httpx.Timeout(read_timeout_s, connect=min(self.timeout_s, 10.0))
             with http.stream(
-                method, exchange.url, headers=request_headers, content=content, follow_redirects=follow_redirects
+                method, exchange.url, headers=request_headers, content=content, follow_redirects=follow_redirects,
+                timeout=timeout,
             ) as response:
                 exchange.headers_at = time.monotonic()
                 exchange.status = response.status_code
@@ -248,7 +290,7 @@ class GatewayClient:
             exchange.finished_at = time.monotonic()
             if fresh_connection:
                 http.close()
-        self.stall_guard.record(exchange)
+        self.stall_guard.record(kind, exchange)
         return exchange
 
     # ---- Claude Code's requests: its paths (Routes) and captured headers unless the test passes others

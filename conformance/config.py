@@ -15,6 +15,9 @@ DEFAULT_MODEL = "claude-sonnet-4-6"
 DEFAULT_TOKEN_ENV = "GATEWAY_TOKEN"
 # Bound on every network operation; a gateway slower than this on one read is treated as stalled.
 DEFAULT_TIMEOUT_S = 30.0
+# The suite's scripted streams pause up to 2 s between bytes (keep-alive and buffering scripts): a shorter read
+# timeout would call a correct gateway stalled.
+MIN_TIMEOUT_S = 3.0
 
 
 class ConfigError(ValueError):
@@ -99,8 +102,9 @@ def build_config(
         raise ConfigError(f"--upstream must be one of {UPSTREAM_MODES}, got {upstream_mode!r}")
     if fail_on not in FAIL_ON:
         raise ConfigError(f"--fail-on must be one of {FAIL_ON}, got {fail_on!r}")
-    if timeout_s <= 0:
-        raise ConfigError("--timeout must be positive")
+    if timeout_s < MIN_TIMEOUT_S:
+        raise ConfigError(f"--timeout must be at least {MIN_TIMEOUT_S:g} s: the suite's scripted streams pause up to 2 s "
+                          "between bytes, and a shorter read timeout would call a correct gateway stalled")
     token = environ.get(token_env, "")
     if gateway_url is None:
         if upstream_mode == "live":

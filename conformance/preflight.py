@@ -91,7 +91,7 @@ def diagnose(
                                 f"({probes[0].error}); the tests will fail on it"))
         return Preflight(findings)
     findings.append(Finding("reachability", True, f"{_host(setting.gateway_url)} answers HTTP"))
-    served = any(e.status == 200 for e in answered)
+    served = any(e.status == 200 and e.completed for e in answered)  # a 200 whose body never came is no answer
 
     suffix = next((s for s in API_SUFFIXES if urlsplit(setting.gateway_url).path.rstrip("/").endswith(s)), None)
     if suffix:

@@ -18,7 +18,8 @@ from conformance.catalog import catalog, suite_requirement_ids
 from conformance.claude_cli import ClaudeCli, ClaudeCode, find_cli
 from conformance.evidence import TestUpstream
 from conformance.overlap import Overlap, job_names
-from conformance.client import GatewayClient
+from conformance.client import NOT_SENT, GatewayClient, request_kind
+from conformance.requests import MESSAGES_PATH
 from conformance.config import RunConfig
 from conformance.expect import NOT_APPLICABLE
 from conformance.redaction import Redactor
@@ -26,7 +27,7 @@ from conformance.repro import MAX_REPRODUCED, curl_command, header_variable
 from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
 from conformance.report.markdown import render_markdown
-from conformance.report.rollup import ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
+from conformance.report.rollup import HANGS, SELF_THROTTLE, ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
 from conformance.preflight import Preflight, ProbeSetting, diagnose, suite_error
 from conformance.report.staging import ReportStaging
 from conformance.serving import ServerError
@@ -149,11 +150,14 @@ class ConformanceRun:
         cli, why = self.claude_cli()
         if cli is None:
             pytest.skip(why)
+        streaming = request_kind("POST", MESSAGES_PATH, b'{"stream":true}')
+        if target.stall_guard.gave_up(streaming):  # the CLI's streaming requests would only hang the same way
+            pytest.fail(f"Claude Code not started: {target.stall_guard.refusal(streaming, self.config.timeout_s)}", pytrace=False)
         auth = self.auth()
         driver = ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
                             credential_header=auth.declared[0] if auth.declared else "bearer", token=self.config.token,
                             headers=self.config.gateway_headers, model=self.config.model, timeout_s=self.config.timeout_s,
-                            redactor=target.redactor, last_upstream_activity=lambda: target.upstream.last_activity)
+                            redactor=target.redactor, upstream_activity=target.upstream.activity_for)
         self._drivers.append(driver)
         return driver
 
@@ -235,19 +239,25 @@ class ConformanceRun:
         outcome = _outcome(report, call)
         reproduce = self._reproduce(sources) if outcome == FAILED else []
         self.results[item.nodeid] = TestResult(item.nodeid, ids, outcome, _message(report), report.duration, transcript, reproduce,
-                                               self._self_throttled(sources) if outcome == FAILED else 0)
+                                               self._run_causes(sources) if outcome == FAILED else ())
         if (transcript or reproduce) and report.when in ("call", "setup"):
             from pytest_html import extras
 
             report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript, reproduce))]
 
-    def _self_throttled(self, sources) -> int:
-        """Requests of a test that the gateway refused with its own 429: the upstream received nothing for them."""
+    def _run_causes(self, sources) -> tuple[str, ...]:
+        """Run-level causes a failed test's requests show (rollup.RUN_CAUSES): the gateway refused them with its own
+        429 while the upstream received nothing for them (a cooldown), or the suite did not send them because the
+        gateway's answers already hung."""
+        exchanges = [e for source in sources if isinstance(source, GatewayClient) for e in source.exchanges]
+        causes = []
+        if any((e.error or "").startswith(NOT_SENT) for e in exchanges):
+            causes.append(HANGS.id)
         upstream = self._target.upstream if self._target is not None else None
-        if upstream is None:
-            return 0
-        refused = [e for source in sources if isinstance(source, GatewayClient) for e in source.exchanges if e.status == 429]
-        return sum(1 for e in refused if (nonce := scenario_nonce(e.request_body)) and not upstream.received_for(nonce))
+        if upstream is not None and any(e.status == 429 and (nonce := scenario_nonce(e.request_body)) and not upstream.received_for(nonce)
+                                        for e in exchanges):
+            causes.append(SELF_THROTTLE.id)
+        return tuple(causes)
 
     def _reproduce(self, sources) -> list[str]:
         """curl commands that re-send a failed test's requests to the gateway, secrets left as variables."""

@@ -16,6 +16,11 @@ from conformance.upstream import RecordingUpstream, Scenario, Script, Sleep
 from conformance.upstream.streams import stream_script
 
 
+# After the gateway has shown that its streams do not end, later streams wait this long past their script's
+# longest pause for the next byte: every scripted event has arrived by then on any working relay.
+KNOWN_STALL_GRACE_S = 1.0
+
+
 @dataclass
 class ReceivedStream:
     exchange: Exchange
@@ -130,11 +135,21 @@ def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUps
     """Script a fixture stream on the recording upstream and stream it through the gateway as Claude Code would.
 
     The exchange may take the script's own duration plus the run's read timeout; beyond that it is a
-    stream that never ends (SSE-10)."""
+    stream that never ends (SSE-10). Once the gateway has shown that its streams do not end (a stream stalled or
+    went on after its events arrived), the wait is the script's longest pause plus KNOWN_STALL_GRACE_S instead."""
     scenario = upstream.scenario(stream_script(stream_name))
+    guard = gateway.stall_guard
+    wait = gateway.timeout_s
+    if guard.streams_do_not_end:
+        wait = min(wait, max([step.seconds for step in scenario.script.steps if isinstance(step, Sleep)] + [0.0]) + KNOWN_STALL_GRACE_S)
     exchange = gateway.post_messages(
         message_body(model, scenario.marker, stream=True, max_tokens=32000),
-        deadline_s=script_seconds(scenario.script) + gateway.timeout_s,
-        label=f"streamed request (upstream plays fixtures/streams/{stream_name}.json)",
+        deadline_s=script_seconds(scenario.script) + wait, read_timeout_s=wait,
+        label=f"streamed request (upstream plays fixtures/streams/{stream_name}.json)"
+              + (f"; waited {wait:g} s for its end: {guard.streams_do_not_end}" if guard.streams_do_not_end else ""),
     )
-    return scenario, ReceivedStream(exchange)
+    stream = ReceivedStream(exchange)
+    error = exchange.error or ""
+    if stream.datas and error.startswith(("timed out", "response still going")) and not guard.streams_do_not_end:
+        guard.streams_do_not_end = f"an earlier stream did not end ({stream.ending()})"
+    return scenario, stream

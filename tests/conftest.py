@@ -76,6 +76,7 @@ class SuiteRun:
     stdout: str
     stderr: str
     report_dir: Path
+    wall_s: float = 0.0  # the suite process, start to exit
 
     @property
     def document(self) -> dict[str, Any]:
@@ -92,11 +93,12 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
     if token is not None:
         environ["GATEWAY_TOKEN"] = token
     environ.update(env or {})
+    started = time.monotonic()
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *args],
         cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
     )
-    return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir)
+    return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir, time.monotonic() - started)
 
 
 def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None) -> SuiteRun:

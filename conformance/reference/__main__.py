@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -33,8 +35,26 @@ def main(argv: list[str] | None = None) -> int:
     upstream_key = os.environ.get(args.upstream_key_env, "") if args.upstream_key_env else ""
     gateway = ReferenceGateway(args.upstream, token, upstream_key or "ref-upstream-" + secrets.token_hex(8), args.prefix, get_fault(args.fault))
     host, _, port = args.listen.rpartition(":")
+    if gateway.fault.raw_answer is not None:
+        asyncio.run(serve_raw(host, int(port), gateway.fault.raw_answer))
+        return 0
     uvicorn.run(gateway.app(), host=host, port=int(port), log_level="warning")
     return 0
+
+
+async def serve_raw(host: str, port: int, answer: bytes) -> None:
+    """A server that is not HTTP: every connection gets `answer`, then is closed."""
+
+    async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.TimeoutError):
+            await asyncio.wait_for(reader.read(65536), 5)
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(reply, host, port)
+    async with server:
+        await server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ class TestResult:
     duration_s: float = 0.0
     transcript: str = ""
     reproduce: list[str] = field(default_factory=list)  # curl commands re-sending a failed test's requests
-    # Requests the gateway refused with its own 429 while the upstream received nothing for them (a cooldown).
-    self_throttled: int = 0
+    # Causes found in the run that no requirement names (RUN_CAUSES ids) that this test's failure shows.
+    run_causes: tuple[str, ...] = ()
 
     @property
     def blamed(self) -> tuple[str, ...]:
@@ -45,11 +45,11 @@ class RequirementResult:
     status: str
     reason: str = ""
     tests: list[TestResult] = field(default_factory=list)
-    caused_by: list[str] = field(default_factory=list)  # failing requirements (or SELF_THROTTLE) that explain this failure
+    caused_by: list[str] = field(default_factory=list)  # failing requirements (or RUN_CAUSES ids) that explain this failure
 
 
-# A cause found in the run that no requirement of its own names: the gateway throttles by itself after an
-# upstream error (e.g. LiteLLM's deployment cooldown), so later, unrelated tests get the gateway's own 429.
+# Causes found in the run that no requirement of its own names. A requirement whose every failed test shows one
+# is listed under it as a consequence.
 SELF_THROTTLE = Requirement(
     id="GATEWAY-THROTTLE", level="MUST", area="errors",
     title="The gateway throttled by itself: it answered requests with its own 429 and the upstream received nothing for them",
@@ -59,6 +59,15 @@ SELF_THROTTLE = Requirement(
                "Code retries by itself and honours retry-after."),
     impact="After one upstream rate limit, every request of every developer fails with the gateway's 429 until its cooldown ends.",
     severity="breaks")
+HANGS = Requirement(
+    id="GATEWAY-HANGS", level="MUST", area="paths",
+    title="The gateway's answers hang: no response, a body that never starts, or one that never completes",
+    source="https://code.claude.com/docs/en/errors#automatic-retries",
+    first_fix=("Find where requests stop (the gateway's logs for the requests in the evidence): an upstream call "
+               "without a timeout, a response body that is never flushed, a proxy that holds responses."),
+    impact="Every request of that kind hangs until Claude Code's own timeout (API_TIMEOUT_MS, 10 minutes by default).",
+    severity="breaks")
+RUN_CAUSES = {cause.id: cause for cause in (SELF_THROTTLE, HANGS)}
 
 
 @dataclass
@@ -174,13 +183,12 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
         failed_tests = [t for t in r.tests if outcome_for(t, r.requirement.id) == FAILED]
         causes = [c for c in r.requirement.explained_by if c in failing]
         causes += [c for t in failed_tests for c in t.blamed if c in failing and c != r.requirement.id]
-        if failed_tests and all(t.self_throttled for t in failed_tests):
-            causes = [SELF_THROTTLE.id]
+        shared = set.intersection(*(set(t.run_causes) for t in failed_tests)) if failed_tests else set()
+        if shared:
+            causes = sorted(shared)[:1]
         r.caused_by = list(dict.fromkeys(causes))
     by_impact = sorted(failing.values(), key=lambda r: _impact(r.requirement))
     roots: dict[str, Cause] = {}
-    if any(r.caused_by == [SELF_THROTTLE.id] for r in by_impact):
-        roots[SELF_THROTTLE.id] = Cause(SELF_THROTTLE, FAILED)
     for r in by_impact:
         root = _root(r.requirement.id, failing)
         if root == r.requirement.id:
@@ -188,7 +196,7 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
     for r in by_impact:
         root = _root(r.requirement.id, failing)
         if root != r.requirement.id:
-            roots.setdefault(root, Cause(failing[root].requirement, failing[root].status) if root in failing else Cause(SELF_THROTTLE, FAILED))
+            roots.setdefault(root, Cause(failing[root].requirement, failing[root].status) if root in failing else Cause(RUN_CAUSES[root], FAILED))
             roots[root].consequences.append(r)
     return sorted(roots.values(), key=lambda c: _impact(c.requirement))
 
@@ -198,7 +206,7 @@ def _root(requirement_id: str, failing: dict[str, RequirementResult]) -> str:
     seen = [requirement_id]
     while requirement_id in failing and failing[requirement_id].caused_by:
         causes = sorted(failing[requirement_id].caused_by,
-                        key=lambda c: _impact(failing[c].requirement) if c in failing else _impact(SELF_THROTTLE))
+                        key=lambda c: _impact(failing[c].requirement) if c in failing else _impact(RUN_CAUSES[c]))
         if causes[0] in seen:
             break
         requirement_id = causes[0]
@@ -215,7 +223,7 @@ def decide_verdict(rows: list[RequirementResult], causes: list[Cause] = ()) -> t
     failed = [r.requirement.id for r in must if r.status == FAILED]
     if failed:
         consequences = {c.requirement.id for cause in causes for c in cause.consequences}
-        roots = [cause.requirement.id + (" (the gateway's own 429s)" if cause.requirement is SELF_THROTTLE else "")
+        roots = [cause.requirement.id + (f" ({cause.requirement.title.split(':')[0].lower()})" if cause.requirement.id in RUN_CAUSES else "")
                  for cause in causes if any(r.requirement.id in failed for r in [*cause.consequences])
                  or cause.requirement.id in failed]
         explained = [i for i in failed if i in consequences]

@@ -120,9 +120,6 @@ class RecordingUpstream:
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
         self.unmatched: list[ReceivedRequest] = []  # requests that carried no known scenario
-        # time.monotonic() of the last request received or answer step sent: a client driven through the
-        # gateway (the real CLI) that stays silent long after it is how the suite sees a stalled gateway.
-        self.last_activity = 0.0
 
     # ---- test side
     def scenario(self, script: Script | None = None, *later: Script, by_turn: bool = False) -> Scenario:
@@ -136,6 +133,15 @@ class RecordingUpstream:
         with self._lock:
             scenario = self._scenarios.get(nonce)
             return list(scenario.requests) if scenario else []
+
+    def activity_for(self, nonce: str | None) -> float:
+        """time.monotonic() of the scenario's last request received or answer step sent (0.0: none yet): a client
+        driven through the gateway (the real CLI) that stays silent long after it is a stalled gateway."""
+        with self._lock:
+            scenario = self._scenarios.get(nonce) if nonce else None
+            if scenario is None:
+                return 0.0
+            return max([r.received_at for r in scenario.requests] + [t for t, _, _ in scenario.log.sent] + [0.0])
 
     @property
     def all_requests(self) -> list[ReceivedRequest]:
@@ -178,8 +184,7 @@ class RecordingUpstream:
         await response(scope, receive, send)
 
     def _touch(self) -> float:
-        self.last_activity = time.monotonic()
-        return self.last_activity
+        return time.monotonic()
 
     def _answer(self, received: ReceivedRequest, scenario: Scenario | None, script: Script | None) -> Response:
         kind = received.kind

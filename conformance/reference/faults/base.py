@@ -42,6 +42,9 @@ class Fault:
     affects_print_mode = True
     # False for a fault whose failures depend on the order the tests run in: its own self-test checks it.
     in_fault_matrix = True
+    # Bytes written to every connection instead of HTTP (a gateway that answers garbage): served by a raw
+    # TCP server instead of the ASGI app.
+    raw_answer: bytes | None = None
     suite_secret_headers: tuple[tuple[str, str], ...] = ()
 
     async def intercept(self, request: Request, path: str, prefix: str) -> Response | None:
