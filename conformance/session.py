@@ -150,9 +150,9 @@ class ConformanceRun:
         cli, why = self.claude_cli()
         if cli is None:
             pytest.skip(why)
-        streaming = request_kind("POST", MESSAGES_PATH, b'{"stream":true}')
-        if target.stall_guard.gave_up(streaming):  # the CLI's streaming requests would only hang the same way
-            pytest.fail(f"Claude Code not started: {target.stall_guard.refusal(streaming, self.config.timeout_s)}", pytrace=False)
+        messages = request_kind("POST", MESSAGES_PATH)
+        if target.stall_guard.gave_up(messages):  # the CLI's requests would only hang the same way
+            pytest.fail(f"Claude Code not started: {target.stall_guard.refusal(messages, self.config.timeout_s)}", pytrace=False)
         auth = self.auth()
         driver = ClaudeCode(cli, gateway_url=target.gateway_url, upstream_url=target.upstream_url,
                             credential_header=auth.declared[0] if auth.declared else "bearer", token=self.config.token,
@@ -239,19 +239,19 @@ class ConformanceRun:
         outcome = _outcome(report, call)
         reproduce = self._reproduce(sources) if outcome == FAILED else []
         self.results[item.nodeid] = TestResult(item.nodeid, ids, outcome, _message(report), report.duration, transcript, reproduce,
-                                               self._run_causes(sources) if outcome == FAILED else ())
+                                               self._run_causes(sources, _message(report)) if outcome == FAILED else ())
         if (transcript or reproduce) and report.when in ("call", "setup"):
             from pytest_html import extras
 
             report.extras = getattr(report, "extras", []) + [extras.html(html.transcript_html(transcript, reproduce))]
 
-    def _run_causes(self, sources) -> tuple[str, ...]:
+    def _run_causes(self, sources, message: str) -> tuple[str, ...]:
         """Run-level causes a failed test's requests show (rollup.RUN_CAUSES): the gateway refused them with its own
         429 while the upstream received nothing for them (a cooldown), or the suite did not send them because the
         gateway's answers already hung."""
         exchanges = [e for source in sources if isinstance(source, GatewayClient) for e in source.exchanges]
         causes = []
-        if any((e.error or "").startswith(NOT_SENT) for e in exchanges):
+        if NOT_SENT in message:  # the failure is a request the suite did not send: nothing of the test was judged
             causes.append(HANGS.id)
         upstream = self._target.upstream if self._target is not None else None
         if upstream is not None and any(e.status == 429 and (nonce := scenario_nonce(e.request_body)) and not upstream.received_for(nonce)

@@ -30,6 +30,9 @@ class Target:
     servers: list[BackgroundServer] = field(default_factory=list)
     stall_guard: StallGuard = field(default_factory=StallGuard)
 
+    def __post_init__(self) -> None:
+        self.stall_guard.timeout_s = self.config.timeout_s
+
     def client(self, credential_mode: str, routes: Routes = Routes(), base_url: str | None = None) -> GatewayClient:
         return GatewayClient(
             base_url or self.gateway_url, self.config.token, credential_mode=credential_mode,

@@ -39,11 +39,11 @@ def runs_e2e(cls: type[Fault]) -> bool:
     return FULL_MATRIX or cls is Fault or cls.breaks_everything or any(i.startswith("E2E-") for i in cls.breaks)
 
 
-def run_fault(name: str, report_dir) -> SuiteRun:
+def run_fault(name: str, report_dir, *extra: str) -> SuiteRun:
     cls = FAULTS.get(name, Fault)
     timeout = NEVER_ANSWERS_TIMEOUT if cls.breaks_everything else cls.self_test_timeout
     headers, env = header_options(cls)
-    args = [*(("--timeout", str(timeout)) if timeout else ()), *headers]
+    args = [*(("--timeout", str(timeout)) if timeout else ()), *headers, *extra]
     if not runs_e2e(cls):
         args += ["-m", "not e2e"]
     with reference_gateway(None if name == Fault.name else name) as gateway:
@@ -168,3 +168,31 @@ def test_a_stream_cut_during_a_pause_fails_sse_10_and_leaves_sse_1_and_sse_4_not
         assert rows[judged_later]["status"] == "skipped" and rows[judged_later]["caused_by"] == ["SSE-10"]
     cut = next(t for t in run.document["tests"] if "SSE-1" in t["requirements"])
     assert "[SSE-10 · MUST]" in cut["message"] and "s after the request was sent" in cut["message"]
+
+
+# For each requirement judged by the overlapped tests (conformance.overlap), one fault that breaks it: its statuses
+# must be the same with --serial. CGC_FULL_MATRIX=1 checks every fault of the matrix so.
+OVERLAPPED = ("SSE-1", "SSE-4", "SSE-10", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E2E-5")
+# The streams that do not end too: which test meets them first differs between the two modes (streaming.py's grace).
+SERIAL_CHECKED = sorted(MATRIX) if FULL_MATRIX else sorted({
+    next(name for name, cls in sorted(MATRIX.items()) if requirement in cls.breaks) for requirement in OVERLAPPED
+} | {"stall-before-message-stop", "stream-forever"})
+
+
+@pytest.fixture(scope="session")
+def serial_runs(request, tmp_path_factory) -> dict[str, SuiteRun]:
+    names = [Fault.name, *SERIAL_CHECKED]
+    report_dirs = [tmp_path_factory.mktemp(f"serial-{name}") for name in names]
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        return dict(zip(names, pool.map(lambda name, d: run_fault(name, d, "--serial"), names, report_dirs)))
+
+
+def statuses(run: SuiteRun) -> dict[str, str]:
+    return {r["id"]: r["status"] for r in run.document["requirements"]}
+
+
+@pytest.mark.parametrize("fault", [Fault.name, *SERIAL_CHECKED])
+def test_overlapped_and_serial_runs_give_the_same_verdicts(fault_runs, serial_runs, fault):
+    overlapped, serial = fault_runs[fault], serial_runs[fault]
+    assert statuses(overlapped) == statuses(serial) and overlapped.returncode == serial.returncode
+    assert overlapped.document["verdict"] == serial.document["verdict"]

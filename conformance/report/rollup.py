@@ -141,13 +141,18 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
 
 def outcome_for(test: TestResult, requirement_id: str) -> str:
     """A test's outcome for one requirement: a failure the test blamed on another requirement (its stream was
-    cut, say) leaves the test's own requirement not judged, not failed."""
+    cut, say), or a request the suite did not send because the gateway's answers already hung, leaves the
+    test's own requirement not judged, not failed."""
+    if test.outcome == FAILED and HANGS.id in test.run_causes:
+        return SKIPPED
     if test.blamed and requirement_id not in test.blamed:
         return SKIPPED
     return test.outcome
 
 
 def _reason(test: TestResult, requirement_id: str) -> str:
+    if test.outcome == FAILED and HANGS.id in test.run_causes:
+        return f"not judged: the suite did not send its request, the gateway's answers already hung ({HANGS.id})"
     if test.outcome == FAILED and outcome_for(test, requirement_id) == SKIPPED:
         return f"not judged: the test met a failure of {', '.join(test.blamed)} first (see that requirement)"
     return test.message.splitlines()[0]
@@ -176,9 +181,13 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
     """Each failing requirement under the failing requirement that explains it (the catalogue's explained_by,
     a test that blamed another requirement, or the gateway's own throttling), root causes by impact."""
     failing = {r.requirement.id: r for r in rows if r.status in FAILING}
+    not_judged = []
     for r in rows:
-        if r.status == SKIPPED:  # not judged because a test met another requirement's failure first
-            r.caused_by = list(dict.fromkeys(c for t in r.tests for c in t.blamed if c in failing and c != r.requirement.id))
+        if r.status == SKIPPED:  # not judged: a test met another requirement's failure first, or the gateway hung
+            r.caused_by = list(dict.fromkeys([c for t in r.tests for c in t.blamed if c in failing and c != r.requirement.id]
+                                             + [HANGS.id for t in r.tests if t.outcome == FAILED and HANGS.id in t.run_causes]))
+            if HANGS.id in r.caused_by:
+                not_judged.append(r)
     for r in failing.values():
         failed_tests = [t for t in r.tests if outcome_for(t, r.requirement.id) == FAILED]
         causes = [c for c in r.requirement.explained_by if c in failing]
@@ -189,6 +198,8 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
         r.caused_by = list(dict.fromkeys(causes))
     by_impact = sorted(failing.values(), key=lambda r: _impact(r.requirement))
     roots: dict[str, Cause] = {}
+    if not_judged:  # the gateway hung: the cause of every test the suite could not send (a failure of its own)
+        roots[HANGS.id] = Cause(HANGS, FAILED, not_judged)
     for r in by_impact:
         root = _root(r.requirement.id, failing)
         if root == r.requirement.id:
@@ -220,7 +231,7 @@ def _impact(requirement: Requirement) -> tuple[bool, int, str]:
 
 def decide_verdict(rows: list[RequirementResult], causes: list[Cause] = ()) -> tuple[str, str]:
     must = [r for r in rows if r.requirement.level == "MUST"]
-    failed = [r.requirement.id for r in must if r.status == FAILED]
+    failed = [r.requirement.id for r in must if r.status == FAILED] + [c.requirement.id for c in causes if c.requirement is HANGS]
     if failed:
         consequences = {c.requirement.id for cause in causes for c in cause.consequences}
         roots = [cause.requirement.id + (f" ({cause.requirement.title.split(':')[0].lower()})" if cause.requirement.id in RUN_CAUSES else "")
