@@ -36,7 +36,8 @@ FULL_MATRIX = os.environ.get("CGC_FULL_MATRIX") == "1"
 def runs_e2e(cls: type[Fault]) -> bool:
     if not cls.affects_print_mode:
         return False  # Claude Code in print mode sends no request this fault changes
-    return FULL_MATRIX or cls is Fault or cls.breaks_everything or any(i.startswith("E2E-") for i in cls.breaks)
+    hostile = cls.breaks_everything or cls.self_test_timeout is not None  # the CLI must end in bounded time there too
+    return FULL_MATRIX or cls is Fault or hostile or any(i.startswith("E2E-") for i in cls.breaks)
 
 
 def run_fault(name: str, report_dir, *extra: str) -> SuiteRun:

@@ -21,7 +21,9 @@ TRICKLE_DELAY_S = 0.25  # one byte every quarter second: every read succeeds, no
 class HeadersThenSilence(Fault):
     name = "headers-then-silence"
     description = "answers every request with 200 and its headers, then sends nothing, ever"
-    breaks_everything = True
+    # Its own refusals are 200s (AUTH-3, PATH-7); everything else is not judged under GATEWAY-HANGS.
+    breaks = ("AUTH-3", "PATH-7")
+    self_test_timeout = 3.0
 
     async def intercept(self, request, path, prefix):
         async def nothing():
@@ -36,7 +38,9 @@ class TrickleJson(Fault):
     name = "trickle-json"
     description = (f"relays every answer that is not a stream one byte every {TRICKLE_DELAY_S:g} s: every read "
                    "succeeds, no JSON answer completes within the suite's bound")
-    breaks_everything = True  # every requirement judges some JSON answer (errors, messages, probes)
+    # The first test that waits on a JSON answer fails (AUTH-1); the rest are not judged under GATEWAY-HANGS.
+    breaks = ("AUTH-1",)
+    self_test_timeout = 3.0
 
     def response_headers(self, headers, upstream):
         return headers if is_sse(upstream) else [(k, v) for k, v in headers if k.lower() != b"content-length"]
