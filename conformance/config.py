@@ -18,6 +18,8 @@ DEFAULT_TIMEOUT_S = 30.0
 # The suite's scripted streams pause up to 2 s between bytes (keep-alive and buffering scripts): a shorter read
 # timeout would call a correct gateway stalled.
 MIN_TIMEOUT_S = 3.0
+# Shorter credentials cannot be redacted from reports without replacing ordinary text too.
+MIN_TOKEN_LENGTH = 5
 
 
 class ConfigError(ValueError):
@@ -111,6 +113,9 @@ def build_config(
             raise ConfigError("--upstream live needs --gateway-url: the reference gateway only talks to the recorder")
         # The reference gateway accepts whatever token the run uses; make one up when none is set.
         token = token or "cgc-" + secrets.token_urlsafe(24)
+    elif 0 < len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"the credential in {token_env} is {len(token)} characters long; the suite removes it from every "
+                          f"report and log, which needs at least {MIN_TOKEN_LENGTH} characters to work without mangling them")
     elif not token:
         raise ConfigError(
             f"the gateway credential is read from the environment variable {token_env} "

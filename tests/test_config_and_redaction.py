@@ -15,6 +15,12 @@ def test_token_comes_from_the_named_environment_variable_and_never_from_repr():
     assert "s3cret" not in repr(config)
 
 
+def test_token_too_short_to_redact_is_a_usage_error_that_does_not_show_it():
+    with pytest.raises(ConfigError, match="in GATEWAY_TOKEN is 1 characters long") as refused:
+        build_config(gateway_url="https://gw.example.com", environ={"GATEWAY_TOKEN": "x"})
+    assert "'x'" not in str(refused.value)
+
+
 def test_missing_token_for_a_real_gateway_is_a_usage_error_naming_the_variable():
     with pytest.raises(ConfigError, match="GATEWAY_TOKEN"):
         build_config(gateway_url="https://gw.example.com", environ={})
