@@ -65,8 +65,8 @@ class Exchange:
     finished_at: float | None = None
     redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location) followed
     error: str | None = None  # the transport problem, when the exchange did not complete
-    # What kind of transport problem (TRANSPORT_ERRORS): set-up problems (dns, refused, tls, connect-timeout)
-    # are told apart from a gateway that accepted the connection and then misbehaved.
+    # What kind of problem: CONNECTION_FAILURES (set-up problems: dns, refused, tls, connect-timeout) are told
+    # apart from a gateway that accepted the connection and then misbehaved (timeout, deadline, protocol).
     error_kind: str | None = None
 
     @property
@@ -76,6 +76,16 @@ class Exchange:
     @property
     def completed(self) -> bool:
         return self.error is None and self.status is not None
+
+    @property
+    def timed_out(self) -> bool:
+        """A read (or the connection) waited --timeout for nothing."""
+        return self.error_kind in ("timeout", "connect-timeout")
+
+    @property
+    def overran(self) -> bool:
+        """Still going at its deadline: the suite stopped reading."""
+        return self.error_kind == "deadline"
 
     def header(self, name: str) -> str | None:
         """A response header by case-insensitive name; repeated headers joined with ', '."""
@@ -114,9 +124,8 @@ class Exchange:
         return f"HTTP {self.status} {self.content_type or '(no content-type)'}, body {text!r}{more}{note}"
 
 
-# Kinds of Exchange.error_kind. The first four mean no HTTP conversation with the gateway ever began.
+# Exchange.error_kind values that mean no HTTP conversation with the gateway ever began.
 CONNECTION_FAILURES = ("dns", "refused", "tls", "connect-timeout")
-TRANSPORT_ERRORS = (*CONNECTION_FAILURES, "timeout", "protocol")
 DNS_FAILURE = re.compile(r"name or service not known|nodename nor servname|temporary failure in name resolution|"
                          r"getaddrinfo|no address associated", re.I)
 
@@ -138,12 +147,11 @@ class StallGuard:
     """Shared by every client of a run, so that a hanging gateway costs a few timeouts, not one per test.
 
     A hang is an answer that never came (no response within --timeout), whose body never started, or whose
-    JSON body never completed within its deadline. Requests are told apart by endpoint and streaming flag (a
-    gateway that hangs only on count_tokens, or only on JSON answers, still gets the rest judged): once the
-    hangs of one kind have cost twice --timeout, later requests of that kind fail at once with the reason; once
-    two kinds got no response at all, every request does. A stream that stalls after its events arrived is that
-    test's finding (SSE-10), not a hang: later streams then wait only a short grace for their end
-    (streaming.stream_through)."""
+    JSON body never completed within its deadline. Requests are told apart by endpoint (request_kind: a gateway
+    that hangs only on count_tokens still gets its messages judged): once the hangs of one endpoint have cost
+    twice --timeout, later requests to it fail at once with the reason; once two endpoints got no response at
+    all, every request does. A stream that stalls after its events arrived is that test's finding (SSE-10), not
+    a hang: later streams then wait only a short grace for their end (streaming.stream_through)."""
 
     timeout_s: float = 30.0
     waited: dict[str, float] = field(default_factory=dict)  # seconds spent on hanging answers, by request kind
@@ -153,17 +161,20 @@ class StallGuard:
     streams_do_not_end: str = ""  # how a stream that delivered its events failed to end (empty: none seen)
 
     def gave_up(self, kind: str) -> bool:
-        return self.waited.get(kind, 0.0) >= 2 * self.timeout_s * 0.95 or self.gave_up_on_all
+        return self._exhausted(kind) or self.gave_up_on_all
 
     @property
     def gave_up_on_all(self) -> bool:
         return len(self.silent_kinds) >= 2
 
+    def _exhausted(self, kind: str) -> bool:
+        # 0.95: two hangs of exactly --timeout each must count as twice --timeout despite clock rounding.
+        return self.waited.get(kind, 0.0) >= 2 * self.timeout_s * 0.95
+
     def record(self, kind: str, exchange: "Exchange") -> None:
-        error = exchange.error or ""
-        no_answer = exchange.status is None and error.startswith("timed out")
-        body_never_started = error.startswith("timed out") and not exchange.chunks
-        never_completed = error.startswith("response still going") and exchange.content_type != "text/event-stream"
+        no_answer = exchange.status is None and exchange.timed_out
+        body_never_started = exchange.timed_out and not exchange.chunks
+        never_completed = exchange.overran and exchange.content_type != "text/event-stream"
         if no_answer or body_never_started or never_completed:
             self.waited[kind] = self.waited.get(kind, 0.0) + (exchange.elapsed_s or 0.0)
             self.hangs[kind] = self.hangs.get(kind, 0) + 1
@@ -171,14 +182,14 @@ class StallGuard:
             if no_answer:
                 self.silent_kinds.add(kind)
 
-    def refusal(self, kind: str, timeout_s: float) -> str:
-        if self.waited.get(kind, 0.0) >= 2 * self.timeout_s * 0.95:
+    def refusal(self, kind: str) -> str:
+        if self._exhausted(kind):
             seen = f"its answers to {self.hangs[kind]} requests like this one ({kind}) hung"
         else:
             seen = "it gave no response at all to " + ", ".join(sorted(self.silent_kinds))
         last = self.reasons.get(kind) or next(iter(self.reasons.values()), "")
-        return (f"{NOT_SENT}the gateway already showed that {seen} (bounded at {timeout_s:g} s a read, twice that a "
-                f"whole answer); the last: {last}")
+        return (f"{NOT_SENT}the gateway already showed that {seen} (bounded at {self.timeout_s:g} s a read, twice that "
+                f"a whole answer); the last: {last}")
 
 
 NOT_SENT = "not sent: "
@@ -258,7 +269,7 @@ class GatewayClient:
         self.exchanges.append(exchange)
         kind = request_kind(method, path)
         if self.stall_guard.gave_up(kind):
-            exchange.error = self.stall_guard.refusal(kind, self.timeout_s)
+            exchange.error = self.stall_guard.refusal(kind)
             exchange.finished_at = time.monotonic()
             return exchange
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
@@ -279,6 +290,7 @@ class GatewayClient:
                         exchange.chunks.append((now, chunk))
                     if now > deadline:
                         exchange.error = f"response still going after {now - exchange.started_at:.1f} s; the suite stopped reading"
+                        exchange.error_kind = "deadline"
                         break
         except httpx.TimeoutException as exc:
             exchange.error = f"timed out after {time.monotonic() - exchange.started_at:.1f} s ({type(exc).__name__})"

@@ -62,9 +62,9 @@ class ReceivedStream:
         """Empty when the stream ended properly after message_stop; otherwise how it ended."""
         last = self.datas[-1]["type"] if self.datas else "no event"
         error = self.exchange.error or ""
-        if error.startswith("timed out"):
+        if self.exchange.timed_out:
             return f"the stream stalled after {last}: no byte for the suite's read timeout ({error})"
-        if error.startswith("response still going"):
+        if self.exchange.overran:
             return f"the stream never ended: {error}; last event {last}"
         if error:
             return f"the connection broke after {last} ({error})"
@@ -80,8 +80,7 @@ class ReceivedStream:
         and after which event. A stall or an endless stream is not a close (SSE-10 judges those separately), nor is
         an answer that never was a stream (no event at all: SSE-2's failure)."""
         ending = self.ending()
-        error = self.exchange.error or ""
-        if not ending or not self.datas or error.startswith(("timed out", "response still going")) or self.exchange.finished_at is None:
+        if not ending or not self.datas or self.exchange.timed_out or self.exchange.overran or self.exchange.finished_at is None:
             return ""
         after = self.exchange.finished_at - self.exchange.started_at
         return f"{ending}, {after:.2f} s after the request was sent ({len(self.datas)} events received)"
@@ -130,6 +129,11 @@ def script_seconds(script: Script) -> float:
     return sum(step.seconds for step in script.steps if isinstance(step, Sleep))
 
 
+def longest_pause(script: Script) -> float:
+    """The script's longest sleep: the longest silence a correct relay passes on."""
+    return max([step.seconds for step in script.steps if isinstance(step, Sleep)] + [0.0])
+
+
 def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUpstream, model: str,
                    stream_name: str) -> tuple[Scenario, ReceivedStream]:
     """Script a fixture stream on the recording upstream and stream it through the gateway as Claude Code would.
@@ -141,7 +145,7 @@ def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUps
     guard = gateway.stall_guard
     wait = gateway.timeout_s
     if guard.streams_do_not_end:
-        wait = min(wait, max([step.seconds for step in scenario.script.steps if isinstance(step, Sleep)] + [0.0]) + KNOWN_STALL_GRACE_S)
+        wait = min(wait, longest_pause(scenario.script) + KNOWN_STALL_GRACE_S)
     exchange = gateway.post_messages(
         message_body(model, scenario.marker, stream=True, max_tokens=32000),
         deadline_s=script_seconds(scenario.script) + wait, read_timeout_s=wait,
@@ -149,7 +153,6 @@ def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUps
               + (f"; waited {wait:g} s for its end: {guard.streams_do_not_end}" if guard.streams_do_not_end else ""),
     )
     stream = ReceivedStream(exchange)
-    error = exchange.error or ""
-    if stream.datas and error.startswith(("timed out", "response still going")) and not guard.streams_do_not_end:
+    if stream.datas and (exchange.timed_out or exchange.overran) and not guard.streams_do_not_end:
         guard.streams_do_not_end = f"an earlier stream did not end ({stream.ending()})"
     return scenario, stream

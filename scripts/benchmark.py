@@ -16,12 +16,10 @@ A benchmark, not a test: it prints figures and asserts nothing about speed.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

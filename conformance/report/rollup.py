@@ -38,6 +38,11 @@ class TestResult:
             return ()
         return tuple(dict.fromkeys(i for i in BLAMED_ID.findall(self.message) if i not in self.requirements))
 
+    @property
+    def not_sent(self) -> bool:
+        """The test failed on a request the suite did not send, the gateway's answers having already hung."""
+        return self.outcome == FAILED and HANGS.id in self.run_causes
+
 
 @dataclass
 class RequirementResult:
@@ -125,8 +130,7 @@ def requirement_status(requirement: Requirement, tests: list[TestResult], tested
         if requirement.id in tested_ids:
             return NOT_RUN, "its tests were not selected in this run"
         return NOT_COVERED, "no test in this suite version checks it yet"
-    judged = [(outcome_for(t, requirement.id), t.message) for t in tests]
-    outcomes = {outcome for outcome, _ in judged}
+    outcomes = {outcome_for(t, requirement.id) for t in tests}
     reasons = "; ".join(dict.fromkeys(_reason(t, requirement.id) for t in tests if outcome_for(t, requirement.id) in (SKIPPED, ERROR) and t.message))
     if FAILED in outcomes:
         return FAILED, ""
@@ -143,7 +147,7 @@ def outcome_for(test: TestResult, requirement_id: str) -> str:
     """A test's outcome for one requirement: a failure the test blamed on another requirement (its stream was
     cut, say), or a request the suite did not send because the gateway's answers already hung, leaves the
     test's own requirement not judged, not failed."""
-    if test.outcome == FAILED and HANGS.id in test.run_causes:
+    if test.not_sent:
         return SKIPPED
     if test.blamed and requirement_id not in test.blamed:
         return SKIPPED
@@ -151,7 +155,7 @@ def outcome_for(test: TestResult, requirement_id: str) -> str:
 
 
 def _reason(test: TestResult, requirement_id: str) -> str:
-    if test.outcome == FAILED and HANGS.id in test.run_causes:
+    if test.not_sent:
         return f"not judged: the suite did not send its request, the gateway's answers already hung ({HANGS.id})"
     if test.outcome == FAILED and outcome_for(test, requirement_id) == SKIPPED:
         return f"not judged: the test met a failure of {', '.join(test.blamed)} first (see that requirement)"
@@ -185,7 +189,7 @@ def group_by_cause(rows: list[RequirementResult]) -> list[Cause]:
     for r in rows:
         if r.status == SKIPPED:  # not judged: a test met another requirement's failure first, or the gateway hung
             r.caused_by = list(dict.fromkeys([c for t in r.tests for c in t.blamed if c in failing and c != r.requirement.id]
-                                             + [HANGS.id for t in r.tests if t.outcome == FAILED and HANGS.id in t.run_causes]))
+                                             + [HANGS.id for t in r.tests if t.not_sent]))
             if HANGS.id in r.caused_by:
                 not_judged.append(r)
     for r in failing.values():
@@ -235,7 +239,7 @@ def decide_verdict(rows: list[RequirementResult], causes: list[Cause] = ()) -> t
     if failed:
         consequences = {c.requirement.id for cause in causes for c in cause.consequences}
         roots = [cause.requirement.id + (f" ({cause.requirement.title.split(':')[0].lower()})" if cause.requirement.id in RUN_CAUSES else "")
-                 for cause in causes if any(r.requirement.id in failed for r in [*cause.consequences])
+                 for cause in causes if any(r.requirement.id in failed for r in cause.consequences)
                  or cause.requirement.id in failed]
         explained = [i for i in failed if i in consequences]
         return NOT_CONFORMANT, (f"MUST requirements failed: {', '.join(roots)}"

@@ -16,8 +16,8 @@ from conformance.expect import answered, check, fail
 from conformance.overlap import overlapping
 from conformance.requests import captured_headers, message_body, with_header
 from conformance.shapes import json_problems, schema_problems
-from conformance.streaming import order_problems, stream_through
-from conformance.upstream import Event, Sleep
+from conformance.streaming import longest_pause, order_problems, stream_through
+from conformance.upstream import Event
 from conformance.upstream.streams import fixture_message, message_script, stream_script, upstream_events
 
 # SSE-1: the first delta must reach the client at least this long before the upstream sent its last.
@@ -115,7 +115,7 @@ def test_events_arrive_in_protocol_order(gateway, upstream, model):
 
 def keepalive_problem(scenario, stream, keepalive: str) -> str:
     """Empty if keep-alive traffic kept reaching the client during the upstream's keep-alive-only phase."""
-    interval = max(step.seconds for step in scenario.script.steps if isinstance(step, Sleep))
+    interval = longest_pause(scenario.script)
     phase = [t for t, _, step in scenario.log.sent if isinstance(step, Event) and step.data["type"] in ("message_start", "content_block_delta")]
     phase_end = stream.first_arrival(is_text_delta)
     if len(phase) < 2 or phase_end is None:

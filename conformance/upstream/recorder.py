@@ -169,7 +169,7 @@ class RecordingUpstream:
             raw_path=raw_path + (f"?{query}" if query else ""),
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=body,
-            received_at=self._touch(),
+            received_at=time.monotonic(),
             nonce=nonce,
         )
         script = None
@@ -183,21 +183,18 @@ class RecordingUpstream:
         response = self._answer(received, scenario, script)
         await response(scope, receive, send)
 
-    def _touch(self) -> float:
-        return time.monotonic()
-
     def _answer(self, received: ReceivedRequest, scenario: Scenario | None, script: Script | None) -> Response:
         kind = received.kind
         if scenario is not None and script is not None:
-            return _play(script, scenario.log, self._touch)
+            return _play(script, scenario.log, time.monotonic)
         if kind in ("messages", "count_tokens") and received.method == "POST" and received.nonce is None:
             message = (
                 f"recording upstream: no '{SCENARIO_MARKER} <nonce>' marker in the request body. The suite puts "
                 "one in the last user message of every request; the gateway changed or dropped the message text "
                 "(BODY-1: the upstream must receive the same JSON content)."
             )
-            return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), self._touch)
-        return _play(default_answer(kind, received.body, received.query), scenario.log if scenario else StepLog(), self._touch)
+            return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), time.monotonic)
+        return _play(default_answer(kind, received.body, received.query), scenario.log if scenario else StepLog(), time.monotonic)
 
 
 class _AbortStream(Exception):
