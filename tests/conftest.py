@@ -86,6 +86,12 @@ class SuiteRun:
         return sorted(r["id"] for r in self.document["requirements"] if r["status"] == status)
 
 
+# Plugins this machine has for other projects (pytest-xdist is the self-tests' own): a quarter of a second of start-up
+# each suite run can do without. The main job and the packaging test run the suite with whatever is installed.
+FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypothesispytest", "benchmark")
+                            for arg in ("-p", f"no:{name}"))
+
+
 def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> SuiteRun:
     """Run the conformance suite in a subprocess, as `pytest conformance/suite ...` from the checkout."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -95,7 +101,8 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
     environ.update(env or {})
     started = time.monotonic()
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", "--report-dir", str(report_dir), *args],
+        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
+         "--report-dir", str(report_dir), *args],
         cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
     )
     return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir, time.monotonic() - started)
@@ -123,3 +130,17 @@ def header_options(fault) -> tuple[list[str], dict[str, str]]:
 def reference_run(tmp_path_factory) -> SuiteRun:
     """The default main job: no --gateway-url, the bundled reference gateway."""
     return run_suite(tmp_path_factory.mktemp("reference"))
+
+
+# pytest-xdist (tests/pytest.ini: --dist loadgroup) spreads the self-tests over its workers one test at a time;
+# tests that read one session-scoped set of suite runs stay on one worker, so each set is run once.
+SHARED_RUNS = {"matrix_runs": "fault-matrix", "fault_runs": "fault-matrix", "serial_runs": "fault-matrix",
+               "reference_run": "reference-run"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        group = next((SHARED_RUNS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_RUNS), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))

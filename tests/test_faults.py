@@ -4,14 +4,16 @@ correct-but-unusual variant passes everything."""
 
 from __future__ import annotations
 
+import ast
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conformance.catalog import AREAS, catalog
 from conformance.reference.faults import FAULTS, Fault
 from conformance.bounds import run_bound_s
-from tests.conftest import SuiteRun, header_options, reference_gateway, run_against
+from tests.conftest import SUITE, SuiteRun, header_options, reference_gateway, run_against
 
 # The suite mostly waits on sockets and timers (its scripted streams pause for seconds): a run keeps a
 # core about a third busy, so five runs at once fill a 2-core machine without starving any of them, and
@@ -28,16 +30,49 @@ MATRIX = {name: cls for name, cls in FAULTS.items() if cls.in_fault_matrix}
 RUN_NEEDED_BY = {"test_e2e_failures_carry_the_claude_cli_output": "rewrite-signature"}
 
 
-# CGC_FULL_MATRIX=1: every fault also against the end-to-end area, proving it unaffected where the fault declares
-# no E2E failure (the default matrix runs the real CLI only for faults that break an E2E requirement).
+# A fault runs against the areas of the requirements it breaks (pytest -m "streaming or errors"): the areas it
+# can affect. CGC_FULL_MATRIX=1 runs every fault against the whole suite, the real CLI included, which proves the
+# other areas unaffected (README: "Self-tests"); the reference, the variants and the hostile faults always run whole.
 FULL_MATRIX = os.environ.get("CGC_FULL_MATRIX") == "1"
 
 
-def runs_e2e(cls: type[Fault]) -> bool:
+def runs_whole_suite(cls: type[Fault]) -> bool:
+    hostile = cls.breaks_everything or cls.self_test_timeout is not None  # bounded time and a complete report
+    return FULL_MATRIX or cls is Fault or cls.variant or hostile or not cls.breaks
+
+
+def areas_under_test(cls: type[Fault]) -> list[str]:
+    """The suite areas a fault's run selects: every area, or those of the requirements it breaks."""
+    areas = set(AREAS) if runs_whole_suite(cls) else {catalog()[i].area for i in cls.breaks}
     if not cls.affects_print_mode:
-        return False  # Claude Code in print mode sends no request this fault changes
-    hostile = cls.breaks_everything or cls.self_test_timeout is not None  # the CLI must end in bounded time there too
-    return FULL_MATRIX or cls is Fault or hostile or any(i.startswith("E2E-") for i in cls.breaks)
+        areas.discard("e2e")  # Claude Code in print mode sends no request this fault changes
+    return sorted(areas)
+
+
+def runs_e2e(cls: type[Fault]) -> bool:
+    return "e2e" in areas_under_test(cls)
+
+
+def marker_args(function: ast.FunctionDef, marker: str) -> set[str]:
+    return {arg.value for node in function.decorator_list if isinstance(node, ast.Call)
+            and getattr(node.func, "attr", "") == marker for arg in node.args if isinstance(arg, ast.Constant)}
+
+
+def e2e_tests() -> dict[str, tuple[set[str], set[str]]]:
+    """Each end-to-end test by name: the requirements it judges and the Claude Code runs (overlap jobs) it reads."""
+    module = ast.parse((SUITE / "test_e2e.py").read_text())
+    return {f.name: (marker_args(f, "req"), marker_args(f, "overlapping"))
+            for f in module.body if isinstance(f, ast.FunctionDef) and f.name.startswith("test_")}
+
+
+def e2e_tests_left_out(cls: type[Fault]) -> list[str]:
+    """The end-to-end tests a restricted run leaves out: those that would start a Claude Code run that none of the
+    fault's E2E requirements needs (the CLI runs are the costliest part of the matrix)."""
+    if runs_whole_suite(cls) or not runs_e2e(cls):
+        return []
+    tests = e2e_tests()
+    needed = set().union(*(jobs for ids, jobs in tests.values() if ids & set(cls.breaks)))
+    return sorted(name for name, (_, jobs) in tests.items() if not jobs <= needed)
 
 
 def run_fault(name: str, report_dir, *extra: str) -> SuiteRun:
@@ -45,8 +80,11 @@ def run_fault(name: str, report_dir, *extra: str) -> SuiteRun:
     timeout = NEVER_ANSWERS_TIMEOUT if cls.breaks_everything else cls.self_test_timeout
     headers, env = header_options(cls)
     args = [*(("--timeout", str(timeout)) if timeout else ()), *headers, *extra]
-    if not runs_e2e(cls):
-        args += ["-m", "not e2e"]
+    areas = areas_under_test(cls)
+    if areas != list(AREAS):
+        args += ["-m", " or ".join(areas)]
+    if left_out := e2e_tests_left_out(cls):
+        args += ["-k", " and ".join(f"not {name}" for name in left_out)]
     with reference_gateway(None if name == Fault.name else name) as gateway:
         return run_against(gateway, report_dir, *args, env=env)
 
@@ -65,13 +103,33 @@ def selected_names(items) -> list[str]:
     return [Fault.name, *sorted(name for name in chosen if name in MATRIX)]
 
 
+def serial_names(items) -> list[str]:
+    return [Fault.name, *SERIAL_CHECKED] if any(i.name.startswith("test_overlapped_and_serial") for i in items) else []
+
+
 @pytest.fixture(scope="session")
-def fault_runs(request, tmp_path_factory) -> dict[str, SuiteRun]:
-    # Longest runs first (stalling faults, slow discovery and pacing), so no worker is left with one at the end.
-    names = sorted(selected_names(request.session.items), key=lambda name: not is_slow(FAULTS.get(name, Fault)))
-    report_dirs = [tmp_path_factory.mktemp(name) for name in names]  # mktemp is not thread-safe
+def matrix_runs(request, tmp_path_factory) -> tuple[dict[str, SuiteRun], dict[str, SuiteRun]]:
+    """Every run the selected tests read, overlapped (the default) and --serial, started together in one pool."""
+    items = request.session.items
+    jobs = [(name, ()) for name in selected_names(items)] + [(name, ("--serial",)) for name in serial_names(items)]
+    # Longest runs first (stalling faults, slow discovery and pacing, --serial), so no worker is left with one at the end.
+    jobs.sort(key=lambda job: not (job[1] or is_slow(FAULTS.get(job[0], Fault))))
+    report_dirs = [tmp_path_factory.mktemp("-".join((name, *extra))) for name, extra in jobs]  # mktemp is not thread-safe
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        return dict(zip(names, pool.map(run_fault, names, report_dirs)))
+        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job[1]), jobs, report_dirs))
+    overlapped = {name: run for (name, extra), run in zip(jobs, runs) if not extra}
+    serial = {name: run for (name, extra), run in zip(jobs, runs) if extra}
+    return overlapped, serial
+
+
+@pytest.fixture(scope="session")
+def fault_runs(matrix_runs) -> dict[str, SuiteRun]:
+    return matrix_runs[0]
+
+
+@pytest.fixture(scope="session")
+def serial_runs(matrix_runs) -> dict[str, SuiteRun]:
+    return matrix_runs[1]
 
 
 def requirements_under_test(run: SuiteRun) -> list[str]:
@@ -178,14 +236,6 @@ OVERLAPPED = ("SSE-1", "SSE-4", "SSE-10", "E2E-1", "E2E-2", "E2E-3", "E2E-4", "E
 SERIAL_CHECKED = sorted(MATRIX) if FULL_MATRIX else sorted({
     next(name for name, cls in sorted(MATRIX.items()) if requirement in cls.breaks) for requirement in OVERLAPPED
 } | {"stall-before-message-stop", "stream-forever"})
-
-
-@pytest.fixture(scope="session")
-def serial_runs(request, tmp_path_factory) -> dict[str, SuiteRun]:
-    names = [Fault.name, *SERIAL_CHECKED]
-    report_dirs = [tmp_path_factory.mktemp(f"serial-{name}") for name in names]
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        return dict(zip(names, pool.map(lambda name, d: run_fault(name, d, "--serial"), names, report_dirs)))
 
 
 def statuses(run: SuiteRun) -> dict[str, str]:

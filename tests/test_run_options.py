@@ -64,7 +64,7 @@ def test_live_mode_skips_upstream_tests_with_the_reason_and_is_incomplete(tmp_pa
 
 def test_forwarded_client_credential_is_reported(tmp_path):
     with reference_gateway("forward-client-token") as gateway:
-        run = run_against(gateway, tmp_path, *NO_STREAMING)
+        run = run_against(gateway, tmp_path, "-m", "forwarding")
     assert run.returncode == 0 and run.requirements_with("failed") == []
     assert any("forwarded the client's own credential" in w for w in run.document["warnings"])
     assert run.document["measurements"]["client credential forwarded to the upstream"].startswith("yes")
@@ -79,15 +79,15 @@ def test_deselected_areas_are_reported_as_not_run(tmp_path):
 
 def test_fail_on_should_turns_a_should_failure_into_a_failing_exit(tmp_path):
     with reference_gateway("bearer-only") as gateway:
-        default = run_against(gateway, tmp_path / "must", *NO_STREAMING)
-        strict = run_against(gateway, tmp_path / "should", "--fail-on", "should", *NO_STREAMING)
+        default = run_against(gateway, tmp_path / "must", "-m", "auth")
+        strict = run_against(gateway, tmp_path / "should", "--fail-on", "should", "-m", "auth")
     assert default.returncode == 0 and strict.returncode == 1
     assert default.requirements_with("failed") == strict.requirements_with("failed") == ["AUTH-9"]
 
 
 def test_auth_auto_reports_the_claude_code_variable_to_set(tmp_path):
     with reference_gateway("x-api-key-only") as gateway:
-        run = run_against(gateway, tmp_path, *NO_STREAMING)
+        run = run_against(gateway, tmp_path, "-m", "auth")
     auth = run.document["gateway"]["auth"]
     assert auth["declared"] == ["x-api-key"] and auth["claude_code_variable"] == "ANTHROPIC_API_KEY"
     assert auth["found_by"] == "probing" and "ANTHROPIC_API_KEY" in run.stdout
@@ -95,7 +95,7 @@ def test_auth_auto_reports_the_claude_code_variable_to_set(tmp_path):
 
 def test_declaring_a_header_the_gateway_does_not_read_fails_auth_1(tmp_path):
     with reference_gateway("x-api-key-only") as gateway:
-        run = run_against(gateway, tmp_path, "--auth", "bearer", *NO_STREAMING)
+        run = run_against(gateway, tmp_path, "--auth", "bearer", "-m", "auth")
     assert "AUTH-1" in run.requirements_with("failed") and run.returncode == 1
 
 

@@ -156,6 +156,7 @@ class ModelsAbsent(Fault):
     name = "models-absent"
     description = "does not serve /v1/models (JSON 404)"
     variant = True
+    affects_print_mode = False
 
     async def intercept(self, request, path, prefix):
         return self.not_found(path) if path == MODELS else None
@@ -166,6 +167,7 @@ class CountTokensAbsent(Fault):
     name = "count-tokens-absent"
     description = "does not serve count_tokens (JSON 404)"
     variant = True
+    affects_print_mode = False
 
     async def intercept(self, request, path, prefix):
         return self.not_found(path) if path == COUNT_TOKENS else None
@@ -176,6 +178,7 @@ class ThousandModels(ModelsPageFault):
     name = "thousand-models"
     description = "lists a catalogue of 1000 models in one page"
     variant = True
+    affects_print_mode = False
 
     def rewrite(self, page):
         data = page["data"] + [
