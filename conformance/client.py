@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
+from conformance.live import BudgetExceeded, TokenMeter, answer_usage
 from conformance.redaction import Redactor
-from conformance.requests import DISCOVERY_PATH, Routes, captured_headers, count_tokens_body, message_body
+from conformance.requests import DISCOVERY_PATH, MESSAGES_PATH, Routes, captured_headers, count_tokens_body, message_body
 from conformance.sse import SSEParser
 
 Headers = list[tuple[str, str]]
@@ -222,6 +223,7 @@ class GatewayClient:
         extra_headers: Iterable[tuple[str, str]] = (),
         routes: Routes = Routes(),
         stall_guard: StallGuard | None = None,
+        token_meter: TokenMeter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
@@ -231,6 +233,7 @@ class GatewayClient:
         self.extra_headers = list(extra_headers)
         self.routes = routes
         self.stall_guard = stall_guard or StallGuard()
+        self.token_meter = token_meter  # live mode: what the provider bills, and the cap
         self.exchanges: list[Exchange] = []
         self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)), verify=tls_context())
 
@@ -272,6 +275,14 @@ class GatewayClient:
             exchange.error = self.stall_guard.refusal(kind)
             exchange.finished_at = time.monotonic()
             return exchange
+        billed = self.token_meter is not None and kind == request_kind("POST", MESSAGES_PATH)
+        if billed:
+            try:
+                self.token_meter.reserve(content)
+            except BudgetExceeded as exc:
+                exchange.error, exchange.error_kind = str(exc), "budget"
+                exchange.finished_at = time.monotonic()
+                return exchange
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
         http = httpx.Client(timeout=self._http.timeout, verify=tls_context()) if fresh_connection else self._http
         try:
@@ -303,6 +314,8 @@ class GatewayClient:
             if fresh_connection:
                 http.close()
         self.stall_guard.record(kind, exchange)
+        if billed:
+            self.token_meter.record(answer_usage(exchange.status, exchange.content_type, exchange.body))
         return exchange
 
     # ---- Claude Code's requests: its paths (Routes) and captured headers unless the test passes others

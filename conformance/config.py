@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.live import DEFAULT_TOKEN_BUDGET
+
 AUTH_MODES = ("auto", "bearer", "x-api-key", "both")
 UPSTREAM_MODES = ("recorder", "live")
 FAIL_ON = ("must", "should")
@@ -46,6 +48,7 @@ class RunConfig:
     headers_env: str | None = None
     claude_cli: str | None = None  # --claude-cli: the Claude Code binary for the end-to-end area
     serial: bool = False  # --serial: no overlapping of long deliberate waits (conformance.overlap)
+    live_token_budget: int = DEFAULT_TOKEN_BUDGET  # --live-token-budget: cap on the tokens live mode may spend
 
     @property
     def uses_reference_gateway(self) -> bool:
@@ -95,6 +98,7 @@ def build_config(
     gateway_headers_env: str | None = None,
     claude_cli: str | None = None,
     serial: bool = False,
+    live_token_budget: int = DEFAULT_TOKEN_BUDGET,
     environ: dict[str, str] | None = None,
 ) -> RunConfig:
     environ = os.environ if environ is None else environ
@@ -107,6 +111,8 @@ def build_config(
     if timeout_s < MIN_TIMEOUT_S:
         raise ConfigError(f"--timeout must be at least {MIN_TIMEOUT_S:g} s: the suite's scripted streams pause up to 2 s "
                           "between bytes, and a shorter read timeout would call a correct gateway stalled")
+    if live_token_budget < 0:
+        raise ConfigError(f"--live-token-budget wants a number of tokens, 0 or more, got {live_token_budget}")
     token = environ.get(token_env, "")
     if gateway_url is None:
         if upstream_mode == "live":
@@ -152,6 +158,7 @@ def build_config(
         headers_env=gateway_headers_env,
         claude_cli=claude_cli,
         serial=serial,
+        live_token_budget=live_token_budget,
     )
 
 

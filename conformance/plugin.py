@@ -11,6 +11,7 @@ from conformance.catalog import AREAS
 from conformance.cmdline import repair_early_setup, value_options
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
+from conformance.live import DEFAULT_TOKEN_BUDGET
 from conformance.report.staging import ReportDirError, ReportStaging
 from conformance.overlap import OVERLAP_MARKER
 from conformance.session import EXIT_NOT_TESTED, ConformanceRun, evidence_key
@@ -60,6 +61,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--serial", dest="cgc_serial", action="store_true", default=False,
                     help="run every test's exchanges one after another, each when its test asks for it (default: the "
                          "exchanges of tests with long deliberate waits start together with the run); same verdicts")
+    group.addoption("--live-token-budget", dest="cgc_live_token_budget", metavar="TOKENS", type=int,
+                    default=DEFAULT_TOKEN_BUDGET,
+                    help="--upstream live: the most tokens the run may have the provider bill (input, cache and output, "
+                         "from the answers' usage); a request that could exceed it is not sent and its test not judged "
+                         f"(default {DEFAULT_TOKEN_BUDGET})")
     group.addoption("--timeout", dest="cgc_timeout", metavar="SECONDS", type=float, default=DEFAULT_TIMEOUT_S,
                     help=f"bound on each network read; a gateway silent for longer fails the test (default {DEFAULT_TIMEOUT_S:g})")
 
@@ -87,6 +93,8 @@ def targets_suite(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "req(*ids): protocol-contract requirement IDs this test checks")
+    config.addinivalue_line("markers", "live_proof: proves a requirement black-box through the real provider; runs only "
+                                       "with --upstream live")
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: conformance tests of the {area.replace('_', ' ')} area")
     config.addinivalue_line("markers", f"{OVERLAP_MARKER}(*jobs): the @overlapping jobs a test reads (started with the run)")
@@ -111,6 +119,7 @@ def pytest_configure(config: pytest.Config) -> None:
             gateway_headers_env=config.getoption("cgc_gateway_headers_env"),
             claude_cli=config.getoption("cgc_claude_cli"),
             serial=config.getoption("cgc_serial"),
+            live_token_budget=config.getoption("cgc_live_token_budget"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

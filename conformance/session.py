@@ -27,7 +27,7 @@ from conformance.repro import MAX_REPRODUCED, curl_command, header_variable
 from conformance.report import html
 from conformance.report.document import RunFacts, build_document, write_document
 from conformance.report.markdown import render_markdown
-from conformance.report.rollup import HANGS, SELF_THROTTLE, ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
+from conformance.report.rollup import NEEDS_RECORDER, HANGS, SELF_THROTTLE, ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
 from conformance.preflight import Preflight, ProbeSetting, diagnose, suite_error
 from conformance.report.staging import ReportStaging
 from conformance.serving import ServerError
@@ -37,10 +37,8 @@ from conformance.target import AuthResolution, Endpoints, Routes, Target, probe_
 REQ_MARKER = "req"
 # 3: the gateway could not be tested (set-up or environment: the first line says what to fix); 4: usage (pytest's).
 EXIT_OK, EXIT_FAILED, EXIT_NOT_TESTED = 0, 1, 3
-NEEDS_RECORDER = (
-    "needs the recording upstream to script or observe the upstream; this run uses --upstream live "
-    "(run with --upstream recorder and route the gateway to the recording upstream to check it)"
-)
+LIVE_SPENDING, LIVE_TOKENS_BILLED = "live mode: provider spending", "live mode: tokens billed"
+LIVE_PROOF_MARKER = "live_proof"  # tests that prove a requirement black-box through the real provider (--upstream live only)
 evidence_key = pytest.StashKey[list]()
 
 
@@ -211,6 +209,11 @@ class ConformanceRun:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items) -> None:
+        if not self.config.live:  # the recording upstream proves these requirements directly
+            live_proofs = [item for item in items if item.get_closest_marker(LIVE_PROOF_MARKER)]
+            if live_proofs:
+                config.hook.pytest_deselected(items=live_proofs)
+                items[:] = [item for item in items if item not in live_proofs]
         cat = catalog()
         for item in items:
             ids = requirement_ids(item)
@@ -296,6 +299,10 @@ class ConformanceRun:
             self.facts.requests_sent = sum(len(c.exchanges) for c in self.clients)
             self.facts.warnings = [] if blocker is not None else self._warnings()
             self.facts.preflight = self.preflight.as_json() if self.preflight is not None else []
+            if self._target is not None and self._target.token_meter is not None:
+                meter = self._target.token_meter
+                self.facts.measurements[LIVE_SPENDING] = meter.summary()
+                self.facts.measurements[LIVE_TOKENS_BILLED] = meter.spent.total
             self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted,
                                   not_tested=(blocker.verdict, blocker.line()) if blocker is not None else None)
             self.document = build_document(self.facts, self.rollup, self.redactor)
@@ -346,6 +353,15 @@ class ConformanceRun:
         tr.write_line(f"Requirements: {counts}; coverage {covered} of {total}")
         for r in self.rollup.with_status(ACCEPTED):
             tr.write_line(f"ACCEPTED {r.requirement.id} [{r.requirement.level}] failed, accepted: {r.reason}")
+        if self.config.live:
+            proven = [r.requirement.id for r in self.rollup.proven_live]
+            tr.write_line(f"Proven black-box in live mode: {', '.join(proven) or 'none'}")
+            unproven = [r.requirement.id for r in self.rollup.requirements if r.requirement.level == "MUST" and r.status == SKIPPED]
+            if unproven:
+                tr.write_line(f"Not provable black-box in live mode (MUST): {', '.join(unproven)} "
+                              "(they need the recording upstream: --upstream recorder)")
+            if LIVE_SPENDING in self.facts.measurements:
+                tr.write_line(f"Live mode spent: {self.facts.measurements[LIVE_SPENDING]}")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix, summary, postfix, session) -> None:

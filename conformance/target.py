@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from conformance.client import CLAUDE_CODE_VARIABLE, Exchange, GatewayClient, StallGuard
 from conformance.config import RunConfig
+from conformance.live import TokenMeter
 from conformance.redaction import Redactor
 from conformance.reference import ReferenceGateway
 from conformance.requests import COUNT_TOKENS_PATH, MESSAGES_PATH, Routes, captured_headers, message_body
@@ -29,15 +30,18 @@ class Target:
     redactor: Redactor
     servers: list[BackgroundServer] = field(default_factory=list)
     stall_guard: StallGuard = field(default_factory=StallGuard)
+    token_meter: TokenMeter | None = None  # live mode: the provider bills the suite's requests
 
     def __post_init__(self) -> None:
         self.stall_guard.timeout_s = self.config.timeout_s
+        if self.config.live:
+            self.token_meter = TokenMeter(self.config.live_token_budget, self.config.model)
 
     def client(self, credential_mode: str, routes: Routes = Routes(), base_url: str | None = None) -> GatewayClient:
         return GatewayClient(
             base_url or self.gateway_url, self.config.token, credential_mode=credential_mode,
             timeout_s=self.config.timeout_s, redactor=self.redactor, routes=routes, stall_guard=self.stall_guard,
-            extra_headers=self.config.gateway_headers,
+            extra_headers=self.config.gateway_headers, token_meter=self.token_meter,
         )
 
     def close(self) -> None:

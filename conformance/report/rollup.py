@@ -102,6 +102,11 @@ class Rollup:
             return f"{self.verdict.upper()} with {len(accepted)} accepted MUST failure{plural} ({', '.join(accepted)})"
         return self.verdict.upper()
 
+    @property
+    def proven_live(self) -> list[RequirementResult]:
+        """Requirements whose recording-upstream tests could not run (--upstream live) and that live tests proved."""
+        return [r for r in self.requirements if r.status == PASSED and r.reason == PROVEN_LIVE]
+
     def with_status(self, *statuses: str) -> list[RequirementResult]:
         return [r for r in self.requirements if r.status in statuses]
 
@@ -123,7 +128,24 @@ class Rollup:
         return [r for r in self.with_status(FAILED) if r.requirement.level in levels]
 
 
+# The skip reason of a test that needs the recording upstream, in a --upstream live run.
+NEEDS_RECORDER = (
+    "needs the recording upstream to script or observe the upstream; this run uses --upstream live "
+    "(run with --upstream recorder and route the gateway to the recording upstream to check it)"
+)
+PROVEN_LIVE = "proven black-box in live mode: the provider's own answers, as the gateway relayed them, show it"
+
+
+def needs_recorder(test: TestResult) -> bool:
+    return test.outcome == SKIPPED and test.message.startswith(NEEDS_RECORDER)
+
+
 def requirement_status(requirement: Requirement, tests: list[TestResult], tested_ids: set[str]) -> tuple[str, str]:
+    judged_live = [t for t in tests if not needs_recorder(t)]
+    if judged_live and len(judged_live) < len(tests):
+        # Live mode: the recording upstream's tests could not run; the live tests decide.
+        status, reason = requirement_status(requirement, judged_live, tested_ids)
+        return status, PROVEN_LIVE if status == PASSED else reason
     if not tests:
         if requirement.needs_declaration:
             return NOT_APPLICABLE, f"applies only when {requirement.applies_when}; this run does not declare that"
