@@ -48,6 +48,7 @@ KNOWN_BETAS = frozenset({
       for value in header.split(",")),
     "prompt-caching-2024-07-31", "token-counting-2024-11-01", "output-128k-2025-02-19", "context-1m-2025-08-07",
     "fine-grained-tool-streaming-2025-05-14", "interleaved-thinking-2025-05-14", "context-management-2025-06-27",
+    "oauth-2025-04-20",
 })
 BODY_FIELDS = frozenset({
     *(field for capture in _captured() if isinstance(capture["body"], dict) for field in capture["body"]),
