@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.catalog import catalog
 from conformance.report.rollup import PROVEN_LIVE
 from conformance.serving import BackgroundServer
 from conformance.session import LIVE_TOKENS_BILLED
@@ -42,7 +43,8 @@ def live_run(fault: str | None, report_dir, strict: bool = True, *args: str) -> 
 @pytest.fixture(scope="module")
 def live_runs(tmp_path_factory) -> dict[str, LiveRun]:
     jobs = {"reference": (None, True), "foreign-upstream": (None, False), "small-budget": (None, True, "--live-token-budget", str(SMALL_BUDGET)),
-            **{fault: (fault, True) for fault in CAUGHT}}
+            # Each fault against the areas of what it breaks, as in the fault matrix (tests/test_faults.py).
+            **{fault: (fault, True, "-m", " or ".join(sorted({catalog()[i].area for i in ids}))) for fault, ids in CAUGHT.items()}}
     report_dirs = {name: tmp_path_factory.mktemp(f"live-{name}") for name in jobs}
     with ThreadPoolExecutor(5) as pool:
         futures = {name: pool.submit(live_run, job[0], report_dirs[name], *job[1:]) for name, job in jobs.items()}
