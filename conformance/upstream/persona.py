@@ -33,6 +33,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from conformance.live import CONTEXT_WINDOW
 from conformance.resources import data_dir
 from conformance.upstream.answers import UPSTREAM_CATALOGUE, error_body, models_page
+from conformance.upstream.recorder import endpoint_kind, serve_lifespan
+from conformance.upstream.script import Event
 
 THINKING_MIN_BUDGET = 1024
 
@@ -82,17 +84,14 @@ class AnthropicPersona:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            while (message := await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+            return await serve_lifespan(receive, send)
         request = Request(scope, receive)
         response = await self.answer(request)
         await response(scope, receive, send)
 
     async def answer(self, request: Request) -> Response:
-        path = request.url.path.rstrip("/")
-        if request.method == "GET" and path.endswith("/v1/models"):
+        kind = endpoint_kind(request.url.path)
+        if request.method == "GET" and kind == "models":
             return JSONResponse(models_page(UPSTREAM_CATALOGUE, request.url.query))
         body = await request.body()
         try:
@@ -101,15 +100,15 @@ class AnthropicPersona:
             return refusal(400, "invalid_request_error", "There was an error parsing the body of your request")
         if not isinstance(payload, dict):
             return refusal(400, "invalid_request_error", "The request body must be a JSON object")
-        if request.method == "POST" and path.endswith("/v1/messages/count_tokens"):
+        if request.method == "POST" and kind == "count_tokens":
             return JSONResponse({"input_tokens": estimated_tokens(json.dumps(payload.get("messages", "")))})
-        if request.method != "POST" or not path.endswith("/v1/messages"):
+        if request.method != "POST" or kind != "messages":
             return refusal(404, "not_found_error", "Not Found")
-        return self.messages(request, payload) or await self.reply(payload)
-
-    def messages(self, request: Request, payload: dict) -> Response | None:
-        """The API's refusals, in the order it validates; None: the request is served."""
         input_tokens = estimated_tokens(json.dumps(payload))
+        return self.refused(request, payload, input_tokens) or self.reply(payload, input_tokens)
+
+    def refused(self, request: Request, payload: dict, input_tokens: int) -> Response | None:
+        """The API's refusals, in the order it validates; None: the request is served."""
         if self.strict:
             betas = [v.strip() for v in (request.headers.get("anthropic-beta") or "").split(",") if v.strip()]
             if unknown := [v for v in betas if v not in KNOWN_BETAS]:
@@ -133,12 +132,12 @@ class AnthropicPersona:
                         return refusal(400, "invalid_request_error", f"messages.{m}.content.{c}: Invalid `signature` in `thinking` block")
         return None
 
-    async def reply(self, payload: dict) -> Response:
+    def reply(self, payload: dict, input_tokens: int) -> Response:
         max_tokens = int(payload.get("max_tokens") or 1)
         thinking = isinstance(payload.get("thinking"), dict) and payload["thinking"].get("type") == "enabled"
         words = [f"{n}" for n in range(1, max(1, min(max_tokens, 200)) + 1)] if max_tokens >= LONG_ANSWER_TOKENS else ["ok"]
         thought = "The user wants a short answer." if thinking else ""
-        usage = {"input_tokens": estimated_tokens(json.dumps(payload)), "cache_creation_input_tokens": 0,
+        usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0,
                  "cache_read_input_tokens": 0, "output_tokens": len(words) + (estimated_tokens(thought) if thinking else 0)}
         with self._lock:
             self.billed.input_tokens += usage["input_tokens"]
@@ -155,7 +154,7 @@ class AnthropicPersona:
 
 async def stream(message: dict, words: list[str]):
     def event(data: dict) -> bytes:
-        return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n".encode()
+        return Event(data["type"], data).encode()
 
     usage = message["usage"]
     start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}

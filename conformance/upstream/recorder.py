@@ -152,13 +152,7 @@ class RecordingUpstream:
     # ---- server side
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            return await serve_lifespan(receive, send)
         request = Request(scope, receive)
         body = await request.body()
         raw_path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
@@ -195,6 +189,17 @@ class RecordingUpstream:
             )
             return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), time.monotonic)
         return _play(default_answer(kind, received.body, received.query), scenario.log if scenario else StepLog(), time.monotonic)
+
+
+async def serve_lifespan(receive: Receive, send: Send) -> None:
+    """The ASGI lifespan protocol of an app with nothing to start or stop (the fake upstreams)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 class _AbortStream(Exception):
