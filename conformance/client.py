@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from conformance.live import BudgetExceeded, TokenMeter, answer_usage
+from conformance.live import TokenMeter, answer_usage
 from conformance.redaction import Redactor
 from conformance.requests import DISCOVERY_PATH, MESSAGES_PATH, Routes, captured_headers, count_tokens_body, message_body
 from conformance.sse import SSEParser
@@ -202,6 +202,12 @@ def request_kind(method: str, path: str) -> str:
     return f"{method} {path.split('?')[0]}"
 
 
+def not_sent(exchange: Exchange, reason: str, kind: str | None = None) -> Exchange:
+    """An exchange the suite decided not to send (the gateway already hung, or live mode's token cap)."""
+    exchange.error, exchange.error_kind, exchange.finished_at = reason, kind, time.monotonic()
+    return exchange
+
+
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every client of the run: loading the CA bundle costs ~40 ms each time.
@@ -271,18 +277,11 @@ class GatewayClient:
         exchange = Exchange(label or f"{method} {path}", method, self.url(path), request_headers, content, time.monotonic())
         self.exchanges.append(exchange)
         kind = request_kind(method, path)
-        if self.stall_guard.gave_up(kind):
-            exchange.error = self.stall_guard.refusal(kind)
-            exchange.finished_at = time.monotonic()
-            return exchange
         billed = self.token_meter is not None and kind == request_kind("POST", MESSAGES_PATH)
-        if billed:
-            try:
-                self.token_meter.reserve(content)
-            except BudgetExceeded as exc:
-                exchange.error, exchange.error_kind = str(exc), "budget"
-                exchange.finished_at = time.monotonic()
-                return exchange
+        if self.stall_guard.gave_up(kind):
+            return not_sent(exchange, self.stall_guard.refusal(kind))
+        if billed and (over := self.token_meter.over_budget(content)):
+            return not_sent(exchange, over, "budget")
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
         http = httpx.Client(timeout=self._http.timeout, verify=tls_context()) if fresh_connection else self._http
         try:
@@ -315,7 +314,7 @@ class GatewayClient:
                 http.close()
         self.stall_guard.record(kind, exchange)
         if billed:
-            self.token_meter.record(answer_usage(exchange.status, exchange.content_type, exchange.body))
+            self.token_meter.record(answer_usage(exchange))
         return exchange
 
     # ---- Claude Code's requests: its paths (Routes) and captured headers unless the test passes others

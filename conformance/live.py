@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance.sse import SSEParser
+if TYPE_CHECKING:  # conformance.client meters its exchanges with this module
+    from conformance.client import Exchange
 
 # List prices in USD per million tokens (input, output), November 2026; cache writes cost 1.25x input, cache reads
 # 0.1x input. A model the table does not know is priced as Sonnet, and the report says so.
@@ -22,10 +23,6 @@ CONTEXT_WINDOW = 200_000  # the API's standard context window, in tokens
 def price_family(model: str) -> tuple[str, bool]:
     """(family, known) for a model id."""
     return next(((family, True) for family in PRICES if family in model), (DEFAULT_FAMILY, False))
-
-
-class BudgetExceeded(Exception):
-    """The request could take the run over --live-token-budget."""
 
 
 @dataclass
@@ -49,10 +46,10 @@ class TokenMeter:
     refused: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def reserve(self, body: bytes) -> None:
-        """Before a Messages request: refuse it when tokens spent so far plus its max_tokens and its input (4 bytes a
-        token) could exceed the budget. A prompt over the context window is refused by the provider unbilled: only its
-        max_tokens counts."""
+    def over_budget(self, body: bytes) -> str:
+        """Before a Messages request: why it must not be sent, when tokens spent so far plus its max_tokens and its
+        input (4 bytes a token) could exceed the budget (empty: send it). A prompt over the context window is refused
+        by the provider unbilled: only its max_tokens counts. Reserves nothing: the answer's usage is recorded."""
         try:
             max_tokens = int(json.loads(body).get("max_tokens") or 0)
         except (ValueError, AttributeError, TypeError):
@@ -60,10 +57,10 @@ class TokenMeter:
         input_estimate = len(body) // 4
         estimate = max_tokens + (input_estimate if input_estimate <= CONTEXT_WINDOW else 0)
         with self._lock:
-            if self.spent.total + estimate > self.budget:
-                self.refused += 1
-                raise BudgetExceeded(
-                    f"not sent: --live-token-budget {self.budget} tokens; {self.spent.total} spent, this request could take "
+            if self.spent.total + estimate <= self.budget:
+                return ""
+            self.refused += 1
+            return (f"not sent: --live-token-budget {self.budget} tokens; {self.spent.total} spent, this request could take "
                     f"up to {estimate} more (max_tokens {max_tokens} plus its input)")
 
     def record(self, usage: dict[str, Any] | None) -> None:
@@ -93,16 +90,14 @@ class TokenMeter:
                 + (f", {self.refused} request(s) not sent to stay within it" if self.refused else ""))
 
 
-def answer_usage(status: int | None, content_type: str, body: bytes) -> dict[str, Any] | None:
+def answer_usage(exchange: Exchange) -> dict[str, Any] | None:
     """The usage a successful Messages answer reports: a JSON Message's `usage`, or for a stream message_start's usage
     with the last message_delta's cumulative counts laid over it."""
-    if status is None or not 200 <= status < 300:
+    if exchange.status is None or not 200 <= exchange.status < 300:
         return None
-    if content_type == "text/event-stream":
-        parser = SSEParser()
-        parser.feed(body, 0.0)
+    if exchange.content_type == "text/event-stream":
         usage: dict[str, Any] = {}
-        for event in parser.events:
+        for event in exchange.sse().events:
             data = event.json()
             if not isinstance(data, dict):
                 continue
@@ -111,8 +106,5 @@ def answer_usage(status: int | None, content_type: str, body: bytes) -> dict[str
             elif data.get("type") == "message_delta" and isinstance(data.get("usage"), dict):
                 usage.update({k: v for k, v in data["usage"].items() if v is not None})
         return usage or None
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return None
+    payload = exchange.json()
     return payload.get("usage") if isinstance(payload, dict) and isinstance(payload.get("usage"), dict) else None

@@ -5,6 +5,7 @@ correct-but-unusual variant passes everything."""
 from __future__ import annotations
 
 import ast
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -58,6 +59,7 @@ def marker_args(function: ast.FunctionDef, marker: str) -> set[str]:
             and getattr(node.func, "attr", "") == marker for arg in node.args if isinstance(arg, ast.Constant)}
 
 
+@functools.cache  # read once, not once per fault
 def e2e_tests() -> dict[str, tuple[set[str], set[str]]]:
     """Each end-to-end test by name: the requirements it judges and the Claude Code runs (overlap jobs) it reads."""
     module = ast.parse((SUITE / "test_e2e.py").read_text())
