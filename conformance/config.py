@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.formats import ANTHROPIC, FORMAT_NAMES, family, translated
+from conformance.formats.base import UpstreamFormat
 from conformance.live import DEFAULT_TOKEN_BUDGET
 
 AUTH_MODES = ("auto", "bearer", "x-api-key", "both")
@@ -49,6 +51,16 @@ class RunConfig:
     claude_cli: str | None = None  # --claude-cli: the Claude Code binary for the end-to-end area
     serial: bool = False  # --serial: no overlapping of long deliberate waits (conformance.overlap)
     live_token_budget: int = DEFAULT_TOKEN_BUDGET  # --live-token-budget: cap on the tokens live mode may spend
+    upstream_format: str = ANTHROPIC  # --upstream-format: the wire format the gateway speaks to its upstream
+
+    @property
+    def provider(self) -> UpstreamFormat | None:
+        """The provider the recording upstream plays; None for the Anthropic API (a relay)."""
+        return translated(self.upstream_format)
+
+    @property
+    def upstream_family(self) -> str:
+        return family(self.upstream_format)
 
     @property
     def uses_reference_gateway(self) -> bool:
@@ -99,6 +111,7 @@ def build_config(
     claude_cli: str | None = None,
     serial: bool = False,
     live_token_budget: int = DEFAULT_TOKEN_BUDGET,
+    upstream_format: str = ANTHROPIC,
     environ: dict[str, str] | None = None,
 ) -> RunConfig:
     environ = os.environ if environ is None else environ
@@ -111,6 +124,8 @@ def build_config(
     if timeout_s < MIN_TIMEOUT_S:
         raise ConfigError(f"--timeout must be at least {MIN_TIMEOUT_S:g} s: the suite's scripted streams pause up to 2 s "
                           "between bytes, and a shorter read timeout would call a correct gateway stalled")
+    if upstream_format not in FORMAT_NAMES:
+        raise ConfigError(f"--upstream-format must be one of {FORMAT_NAMES}, got {upstream_format!r}")
     if live_token_budget < 0:
         raise ConfigError(f"--live-token-budget wants a number of tokens, 0 or more, got {live_token_budget}")
     token = environ.get(token_env, "")
@@ -159,6 +174,7 @@ def build_config(
         claude_cli=claude_cli,
         serial=serial,
         live_token_budget=live_token_budget,
+        upstream_format=upstream_format,
     )
 
 

@@ -11,6 +11,7 @@ from conformance.catalog import AREAS
 from conformance.cmdline import repair_early_setup, value_options
 from conformance.client import GatewayClient
 from conformance.config import AUTH_MODES, DEFAULT_MODEL, DEFAULT_TIMEOUT_S, DEFAULT_TOKEN_ENV, FAIL_ON, UPSTREAM_MODES, ConfigError, RunConfig, build_config
+from conformance.formats import ANTHROPIC, FORMAT_NAMES
 from conformance.live import DEFAULT_TOKEN_BUDGET
 from conformance.report.staging import ReportDirError, ReportStaging
 from conformance.overlap import OVERLAP_MARKER
@@ -44,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--upstream", dest="cgc_upstream", choices=UPSTREAM_MODES, default="recorder",
                     help="recorder: the gateway routes to the suite's recording upstream (default); live: the gateway uses its "
                          "real provider and tests that script or observe the upstream are skipped")
+    group.addoption("--upstream-format", dest="cgc_upstream_format", choices=FORMAT_NAMES, default=ANTHROPIC,
+                    help="the wire format the gateway speaks to its upstream: anthropic (a relay, default), or the provider "
+                         "format it translates to; the recording upstream then plays that provider (README: translating "
+                         "gateways)")
     group.addoption("--upstream-listen", dest="cgc_upstream_listen", metavar="HOST:PORT", default=None,
                     help="where the recording upstream listens (default a free port on 127.0.0.1, printed at start-up)")
     group.addoption("--report-dir", dest="cgc_report_dir", metavar="DIR", default="reports",
@@ -120,6 +125,7 @@ def pytest_configure(config: pytest.Config) -> None:
             claude_cli=config.getoption("cgc_claude_cli"),
             serial=config.getoption("cgc_serial"),
             live_token_budget=config.getoption("cgc_live_token_budget"),
+            upstream_format=config.getoption("cgc_upstream_format"),
         )
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -17,6 +17,7 @@ from conformance import CLAUDE_CODE_FIXTURE_VERSION
 from conformance.catalog import catalog, suite_requirement_ids
 from conformance.claude_cli import ClaudeCli, ClaudeCode, find_cli
 from conformance.evidence import TestUpstream
+from conformance.formats.applicability import not_applicable
 from conformance.overlap import Overlap, job_names
 from conformance.client import NOT_SENT, GatewayClient, request_kind
 from conformance.requests import MESSAGES_PATH
@@ -77,6 +78,8 @@ class ConformanceRun:
         self.document: dict | None = None
         self.rollup: Rollup | None = None
         self.overlap = Overlap(self, config.model, serial=config.serial)
+        # Requirements that do not apply to a gateway with the declared upstream format (spec L2's table).
+        self.inapplicable = not_applicable(config.upstream_format)
         self._drivers: list[ClaudeCode] = []
 
     # ---- what fixtures hand to tests
@@ -204,7 +207,7 @@ class ConformanceRun:
             if reporter is not None:
                 reporter.write_line(f"NOT TESTED: {self.preflight.blocker.line()}", red=True, bold=True)
             return True  # no test runs: the set-up, not the gateway, is what the user must fix
-        self.overlap.start(job_names(session.items))
+        self.overlap.start(job_names(i for i in session.items if not all(r in self.inapplicable for r in requirement_ids(i))))
         return None
 
     @pytest.hookimpl(tryfirst=True)
@@ -217,6 +220,8 @@ class ConformanceRun:
         cat = catalog()
         for item in items:
             ids = requirement_ids(item)
+            if ids and all(i in self.inapplicable for i in ids):
+                item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE + self.inapplicable[ids[0]]))
             if not ids:
                 raise pytest.UsageError(f"{item.nodeid}: conformance tests must declare @pytest.mark.req('ID', ...)")
             for requirement_id in ids:
@@ -303,7 +308,7 @@ class ConformanceRun:
                 meter = self._target.token_meter
                 self.facts.measurements[LIVE_SPENDING] = meter.summary()
                 self.facts.measurements[LIVE_TOKENS_BILLED] = meter.spent.total
-            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted,
+            self.rollup = roll_up(catalog(), list(self.results.values()), self.tested_ids, self.config.accepted, inapplicable=self.inapplicable,
                                   not_tested=(blocker.verdict, blocker.line()) if blocker is not None else None)
             self.document = build_document(self.facts, self.rollup, self.redactor)
             out = self.staging.dir if self.staging is not None else Path(self.config.report_dir)

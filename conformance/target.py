@@ -56,7 +56,7 @@ def start_target(config: RunConfig, redactor: Redactor) -> Target:
     upstream_url = None
     try:
         if not config.live:
-            upstream = RecordingUpstream()
+            upstream = RecordingUpstream(config.provider)
             server = BackgroundServer(upstream, config.upstream_host, config.upstream_port, "recording upstream")
             servers.append(server.start())
             upstream_url = server.url
@@ -64,7 +64,7 @@ def start_target(config: RunConfig, redactor: Redactor) -> Target:
         if gateway_url is None:
             upstream_key = "ref-upstream-" + secrets.token_hex(12)
             redactor.add(upstream_key, "REFERENCE_UPSTREAM_KEY")
-            gateway = ReferenceGateway(upstream_url or "", config.token, upstream_key)
+            gateway = ReferenceGateway(upstream_url or "", config.token, upstream_key, upstream_format=config.provider)
             servers.append(BackgroundServer(gateway.app(), name="reference gateway").start())
             gateway_url = servers[-1].url
     except Exception:

@@ -15,6 +15,7 @@ import sys
 
 import uvicorn
 
+from conformance.formats import ANTHROPIC, FORMAT_NAMES, translated
 from conformance.reference.faults import FAULTS, get_fault
 from conformance.reference.gateway import ReferenceGateway
 
@@ -27,13 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream-key-env", default="", help="variable holding the upstream key (default: a random key)")
     parser.add_argument("--prefix", default="", help="path prefix to serve under, e.g. /anthropic")
     parser.add_argument("--fault", default=None, choices=sorted(FAULTS), help="run with one named fault (self-tests)")
+    parser.add_argument("--upstream-format", default=ANTHROPIC, choices=FORMAT_NAMES,
+                        help="the upstream's wire format: anthropic relays; any other translates to that provider's format")
     args = parser.parse_args(argv)
     token = os.environ.get(args.client_token_env, "")
     if not token:
         print(f"error: set {args.client_token_env} to the token clients must present", file=sys.stderr)
         return 2
     upstream_key = os.environ.get(args.upstream_key_env, "") if args.upstream_key_env else ""
-    gateway = ReferenceGateway(args.upstream, token, upstream_key or "ref-upstream-" + secrets.token_hex(8), args.prefix, get_fault(args.fault))
+    gateway = ReferenceGateway(args.upstream, token, upstream_key or "ref-upstream-" + secrets.token_hex(8), args.prefix, get_fault(args.fault),
+                               translated(args.upstream_format))
     host, _, port = args.listen.rpartition(":")
     if gateway.fault.raw_answer is not None:
         asyncio.run(serve_raw(host, int(port), gateway.fault.raw_answer))

@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from conformance.formats import UpstreamFormat
 from conformance.reference.faults import Fault
+from conformance.reference.translator import Translator
 
 # Hop-by-hop and framing headers are the connection's, not the message's (RFC 9110 7.6.1).
 HOP_BY_HOP = {
@@ -39,13 +41,16 @@ def error_response(status: int, error_type: str, message: str) -> JSONResponse:
 
 
 class ReferenceGateway:
-    def __init__(self, upstream_url: str, client_token: str, upstream_key: str, prefix: str = "", fault: Fault | None = None):
+    def __init__(self, upstream_url: str, client_token: str, upstream_key: str, prefix: str = "", fault: Fault | None = None,
+                 upstream_format: UpstreamFormat | None = None):
         self.upstream_url = upstream_url.rstrip("/")
         self.client_token = client_token
         self.upstream_key = upstream_key
         self.prefix = "/" + prefix.strip("/") if prefix.strip("/") else ""
         self.fault = fault or Fault()
         self.http: httpx.AsyncClient | None = None
+        # Translating mode: the upstream speaks another provider's format (conformance.reference.translator).
+        self.translator = Translator(upstream_format, self.upstream_url, upstream_key, self.fault) if upstream_format else None
 
     def authenticated(self, request: Request) -> bool:
         return self.fault.accepts(self.fault.credentials(request), self._is_client_token)
@@ -70,7 +75,12 @@ class ReferenceGateway:
         if not self.authenticated(request):
             return self.fault.unauthorized()
         answered = await self.fault.after_auth(request, path)
-        return answered if answered is not None else await self.forward(request, path)
+        if answered is not None:
+            return answered
+        if self.translator is not None:
+            assert self.http is not None
+            return await self.translator.answer(self.http, request, path)
+        return await self.forward(request, path)
 
     async def forward(self, request: Request, path: str) -> Response:
         assert self.http is not None

@@ -185,14 +185,17 @@ def _reason(test: TestResult, requirement_id: str) -> str:
 
 
 def roll_up(catalog: Catalog, results: list[TestResult], all_tested_ids: set[str], accepted: dict[str, str] | None = None,
-            not_tested: tuple[str, str] | None = None) -> Rollup:
+            not_tested: tuple[str, str] | None = None, inapplicable: dict[str, str] | None = None) -> Rollup:
     """all_tested_ids: requirement IDs that some test of the suite checks, selected in this run or not.
     accepted: known failures by requirement ID, with the written reason (--accept); shown, never hidden.
-    not_tested: (verdict, reason) when the preflight stopped the run before any test."""
+    not_tested: (verdict, reason) when the preflight stopped the run before any test.
+    inapplicable: requirements that do not apply to the declared upstream format, with the reason (formats.applicability)."""
     rows = []
     for requirement in catalog:
         tests = [t for t in results if requirement.id in t.requirements or requirement.id in t.blamed]
         status, reason = requirement_status(requirement, tests, all_tested_ids)
+        if requirement.id in (inapplicable or {}):
+            status, reason = NOT_APPLICABLE, (inapplicable or {})[requirement.id]
         if status == FAILED and requirement.id in (accepted or {}):
             status, reason = ACCEPTED, (accepted or {})[requirement.id]
         rows.append(RequirementResult(requirement, status, reason, tests))

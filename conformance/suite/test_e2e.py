@@ -34,7 +34,7 @@ def read_turns(model: str, workdir, thinking: tuple[str, str] | None = None) -> 
 
 
 def request_json(received) -> dict:
-    return json.loads(received.body)
+    return received.messages_request()
 
 
 def next_turn(requests, requirement: str, carrying: str):

@@ -21,6 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+# Modules, not names: conformance.formats renders the scripts of conformance.upstream.script (a cycle by package).
+from conformance.formats import base as provider, messages as anthropic_shapes
 from conformance.upstream.answers import default_answer, error_body
 from conformance.upstream.script import Close, Event, Raw, Script, Sleep, StepLog, json_script
 
@@ -60,6 +62,8 @@ class ReceivedRequest:
     body: bytes
     received_at: float
     nonce: str | None
+    call: provider.Call | None = None  # what the request asks of the provider the recording upstream plays (--upstream-format)
+    meaning: dict | None = None  # that request read back as an Anthropic Messages request (TRN-4)
 
     @property
     def path(self) -> str:
@@ -71,7 +75,11 @@ class ReceivedRequest:
 
     @property
     def kind(self) -> str:
-        return endpoint_kind(self.path)
+        return self.call.kind if self.call else endpoint_kind(self.path)
+
+    def messages_request(self) -> dict:
+        """The request as an Anthropic Messages body: its JSON, or, from a provider of another format, its meaning."""
+        return self.meaning if self.call is not None and self.meaning is not None else json.loads(self.body)
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k == name.lower()]
@@ -109,14 +117,17 @@ def conversation_turn(body: bytes) -> int:
     except (ValueError, AttributeError):
         return 1
     if not isinstance(messages, list):
+        messages = json.loads(body).get("contents")  # Gemini's history: roles user and model
+    if not isinstance(messages, list):
         return 1
-    return 1 + sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
+    return 1 + sum(1 for m in messages if isinstance(m, dict) and m.get("role") in ("assistant", "model"))
 
 
 class RecordingUpstream:
     """The ASGI app plus the scenario store; thread-safe between the test thread and the server."""
 
-    def __init__(self) -> None:
+    def __init__(self, upstream_format: provider.UpstreamFormat | None = None) -> None:
+        self.format = upstream_format  # None: the Anthropic API; else the provider it plays
         self._lock = threading.Lock()
         self._scenarios: dict[str, Scenario] = {}
         self.unmatched: list[ReceivedRequest] = []  # requests that carried no known scenario
@@ -166,6 +177,14 @@ class RecordingUpstream:
             received_at=time.monotonic(),
             nonce=nonce,
         )
+        if self.format is not None:
+            received.call = self.format.classify(received.method, received.path, provider.loads(body))
+            if received.call.kind == "messages":
+                try:
+                    received.meaning = {**self.format.meaning(received.call, provider.loads(body)),
+                                        "stream": received.call.streaming}
+                except (AttributeError, KeyError, TypeError, IndexError):
+                    received.meaning = None  # a body the provider refuses anyway
         script = None
         with self._lock:
             scenario = self._scenarios.get(nonce) if nonce else None
@@ -178,6 +197,8 @@ class RecordingUpstream:
         await response(scope, receive, send)
 
     def _answer(self, received: ReceivedRequest, scenario: Scenario | None, script: Script | None) -> Response:
+        if self.format is not None:
+            return self._answer_as_provider(self.format, received, scenario, script)
         kind = received.kind
         if scenario is not None and script is not None:
             return _play(script, scenario.log, time.monotonic)
@@ -189,6 +210,29 @@ class RecordingUpstream:
             )
             return _play(json_script(error_body("invalid_request_error", message), status=400), StepLog(), time.monotonic)
         return _play(default_answer(kind, received.body, received.query), scenario.log if scenario else StepLog(), time.monotonic)
+
+
+    def _answer_as_provider(self, fmt: provider.UpstreamFormat, received: ReceivedRequest, scenario: Scenario | None,
+                            script: Script | None) -> Response:
+        """The provider's answer: its refusal of a request it would refuse, else the scripted (or default) answer
+        rendered in its format."""
+        call = received.call or provider.Call("other")
+        log = scenario.log if scenario else StepLog()
+        if call.kind == "models":
+            return _play(fmt.models(), log, time.monotonic)
+        if call.kind != "messages":
+            return _play(fmt.error(call, 404, "not_found_error", f"recording upstream ({fmt.title}): no such "
+                                        f"endpoint {received.method} {received.path}", None), log, time.monotonic)
+        refusal = fmt.refusal(call, provider.loads(received.body))
+        if refusal is not None:
+            return _play(fmt.error(call, 400, "invalid_request_error", refusal, None), log, time.monotonic)
+        if scenario is None:
+            message = (f"recording upstream: no '{SCENARIO_MARKER} <nonce>' marker in the request; the suite puts one in "
+                       "the last user message of every request: the gateway dropped or changed the message text (TRN-4)")
+            return _play(fmt.error(call, 400, "invalid_request_error", message, None), log, time.monotonic)
+        if script is None:
+            script = default_answer("messages", json.dumps({"model": call.model or "claude", "stream": call.streaming}).encode())
+        return _play(fmt.render(call, anthropic_shapes.read_script(script)), log, time.monotonic)
 
 
 async def serve_lifespan(receive: Receive, send: Send) -> None:
@@ -215,7 +259,7 @@ def _play(script: Script, log: StepLog, touch: Callable[[], float]) -> Response:
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 continue
-            log.sent.append((touch(), index, step))
+            log.sent.append((touch(), index, step.source if isinstance(step, Raw) and step.source else step))
             if isinstance(step, Close):
                 raise _AbortStream("scripted early close")
             yield step.encode() if isinstance(step, Event) else step.data  # type: ignore[union-attr]

@@ -32,6 +32,9 @@ class Raw:
     """Bytes sent exactly as given (comments, odd framing, garbage, a JSON body)."""
 
     data: bytes
+    # The Anthropic event a provider format rendered these bytes from: the step log records it, so tests
+    # read when the upstream sent, say, its first text delta, whatever the wire format.
+    source: Event | None = None
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,32 @@ class Fault:
             yield chunk
 
 
+    # ---- translating mode (--upstream-format other than anthropic: conformance.reference.translator)
+    # The translator's own pings during upstream silences (SSE-5, SSE-14); None sends none.
+    ping_interval_s: float | None = 10.0
+    # The upstream formats whose translation this fault changes (empty: every format; the relay ignores it).
+    formats: tuple[str, ...] = ()
+
+    def translate(self, upstream_format, request: dict, stream: bool):
+        """The request sent to the upstream (default: the format's translation of the client's request)."""
+        return upstream_format.upstream_call(request, stream)
+
+    def translated_events(self, event: dict) -> list[dict]:
+        """The Anthropic events sent to the client for one translated event (default: the event itself)."""
+        return [event]
+
+    def translated_message(self, message: dict, upstream_body: bytes) -> dict | bytes:
+        """The JSON answer to stream:false (default: the translated Message)."""
+        return message
+
+    def translated_error(self, status: int, error_type: str, message: str, retry_after: str | None) -> tuple[int, str, str, str | None]:
+        return status, error_type, message, retry_after
+
+    def stream_trailer(self) -> bytes:
+        """Bytes sent after the translated stream's message_stop (default: none)."""
+        return b""
+
+
 FAULTS: dict[str, type[Fault]] = {}
 
 

@@ -1,0 +1,23 @@
+"""Upstream formats a gateway may translate Claude Code's Anthropic requests to (--upstream-format; spec L2)."""
+
+from __future__ import annotations
+
+from conformance.formats.base import DIALECT, OTHER, RELAY, Call, UpstreamFormat
+from conformance.formats.openai import OpenAIChat
+
+ANTHROPIC = "anthropic"
+# Every format the option takes; "anthropic" is the relay the recording upstream has always played.
+TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(),)}
+FORMAT_NAMES = (ANTHROPIC, *TRANSLATED)
+
+
+def family(name: str) -> str:
+    return RELAY if name == ANTHROPIC else TRANSLATED[name].family
+
+
+def translated(name: str) -> UpstreamFormat | None:
+    """The format the recording upstream renders its answers in; None for the Anthropic relay."""
+    return TRANSLATED.get(name)
+
+
+__all__ = ["ANTHROPIC", "DIALECT", "FORMAT_NAMES", "OTHER", "RELAY", "TRANSLATED", "Call", "UpstreamFormat", "family", "translated"]
