@@ -10,7 +10,7 @@ from pathlib import Path
 
 LEVELS = ("MUST", "SHOULD")
 SEVERITIES = ("breaks", "degrades-visibly", "degrades-silently", "no-visible-effect")
-AREAS = ("paths", "auth", "streaming", "messages", "forwarding", "discovery", "token_counting", "errors", "usage", "e2e")
+AREAS = ("paths", "auth", "streaming", "messages", "forwarding", "discovery", "token_counting", "errors", "usage", "translation", "e2e")
 
 _CATALOG_FILE = Path(__file__).with_name("requirements.toml")
 

@@ -100,6 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "req(*ids): protocol-contract requirement IDs this test checks")
     config.addinivalue_line("markers", "live_proof: proves a requirement black-box through the real provider; runs only "
                                        "with --upstream live")
+    config.addinivalue_line("markers", "long_silence: over five minutes (SSE-5's 310 s upstream silence); runs only "
+                                       "when -m names it, e.g. -m 'long_silence or not long_silence'")
     for area in AREAS:
         config.addinivalue_line("markers", f"{area}: conformance tests of the {area.replace('_', ' ')} area")
     config.addinivalue_line("markers", f"{OVERLAP_MARKER}(*jobs): the @overlapping jobs a test reads (started with the run)")

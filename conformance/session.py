@@ -39,6 +39,8 @@ REQ_MARKER = "req"
 # 3: the gateway could not be tested (set-up or environment: the first line says what to fix); 4: usage (pytest's).
 EXIT_OK, EXIT_FAILED, EXIT_NOT_TESTED = 0, 1, 3
 LIVE_SPENDING, LIVE_TOKENS_BILLED = "live mode: provider spending", "live mode: tokens billed"
+# Tests over five minutes long (SSE-5's 310 s silence): run only when the -m expression names them.
+LONG_SILENCE_MARKER = "long_silence"
 LIVE_PROOF_MARKER = "live_proof"  # tests that prove a requirement black-box through the real provider (--upstream live only)
 evidence_key = pytest.StashKey[list]()
 
@@ -217,6 +219,11 @@ class ConformanceRun:
             if live_proofs:
                 config.hook.pytest_deselected(items=live_proofs)
                 items[:] = [item for item in items if item not in live_proofs]
+        if LONG_SILENCE_MARKER not in (config.option.markexpr or ""):  # opt-in: -m long_silence
+            long_tests = [item for item in items if item.get_closest_marker(LONG_SILENCE_MARKER)]
+            if long_tests:
+                config.hook.pytest_deselected(items=long_tests)
+                items[:] = [item for item in items if item not in long_tests]
         cat = catalog()
         for item in items:
             ids = requirement_ids(item)

@@ -10,6 +10,7 @@ from typing import Any
 
 from conformance.client import Exchange, GatewayClient
 from conformance.evidence import TestUpstream
+from conformance.forwarding import with_marker
 from conformance.requests import message_body
 from conformance.sse import SSEEvent, SSEParser
 from conformance.upstream import RecordingUpstream, Scenario, Script, Sleep
@@ -136,20 +137,26 @@ def longest_pause(script: Script) -> float:
 
 def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUpstream, model: str,
                    stream_name: str) -> tuple[Scenario, ReceivedStream]:
+    return stream_scripted(gateway, upstream, model, stream_script(stream_name), f"fixtures/streams/{stream_name}.json")
+
+
+def stream_scripted(gateway: GatewayClient, upstream: RecordingUpstream | TestUpstream, model: str, script: Script,
+                    what: str, body: dict[str, Any] | None = None, read_timeout_s: float = 0.0) -> tuple[Scenario, ReceivedStream]:
     """Script a fixture stream on the recording upstream and stream it through the gateway as Claude Code would.
 
     The exchange may take the script's own duration plus the run's read timeout; beyond that it is a
     stream that never ends (SSE-10). Once the gateway has shown that its streams do not end (a stream stalled or
     went on after its events arrived), the wait is the script's longest pause plus KNOWN_STALL_GRACE_S instead."""
-    scenario = upstream.scenario(stream_script(stream_name))
+    scenario = upstream.scenario(script)
     guard = gateway.stall_guard
-    wait = gateway.timeout_s
+    wait = max(gateway.timeout_s, read_timeout_s)
     if guard.streams_do_not_end:
         wait = min(wait, longest_pause(scenario.script) + KNOWN_STALL_GRACE_S)
+    request = message_body(model, scenario.marker, stream=True, max_tokens=32000) if body is None else with_marker(body, scenario.marker, model)
     exchange = gateway.post_messages(
-        message_body(model, scenario.marker, stream=True, max_tokens=32000),
+        request,
         deadline_s=script_seconds(scenario.script) + wait, read_timeout_s=wait,
-        label=f"streamed request (upstream plays fixtures/streams/{stream_name}.json)"
+        label=f"streamed request (upstream plays {what})"
               + (f"; waited {wait:g} s for its end: {guard.streams_do_not_end}" if guard.streams_do_not_end else ""),
     )
     stream = ReceivedStream(exchange)

@@ -133,3 +133,48 @@ def default_answer(kind: str, body: bytes, query: str = "") -> Script:
             return sse_script(text_stream_events(model, [DEFAULT_TEXT]))
         return json_script(message(model))
     return json_script(error_body("not_found_error", "recording upstream: no such endpoint"), status=404)
+
+
+def turn_events(model: str, blocks: list[dict[str, Any]], stop_reason: str, *, usage: dict[str, int] | None = None,
+                pause_after_first_text_s: float = 0.0, upstream_stop: str | None = None,
+                message_id: str = "msg_conformance_turn") -> list[Any]:
+    """A complete stream of the given content blocks, as the Messages API streams them: text in the fragments of
+    a block's "fragments" list, tool input in two input_json_delta pieces, thinking with its signature.
+    upstream_stop: the finish reason a provider of another format reports (formats.base.UPSTREAM_STOP)."""
+    from conformance.formats.base import UPSTREAM_STOP
+    from conformance.upstream.script import Sleep
+
+    usage = usage or {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 20}
+    start = message_start(model, message_id)
+    start.data["message"]["usage"] = {**usage, "output_tokens": 1}
+    events: list[Any] = [start]
+    paused = not pause_after_first_text_s
+    for index, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "text":
+            events.append(Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}}))
+            for fragment in block["fragments"]:
+                events.append(Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": fragment}}))
+                if not paused:
+                    events.append(Sleep(pause_after_first_text_s))
+                    paused = True
+        elif kind == "thinking":
+            events += [Event("content_block_start", {"type": "content_block_start", "index": index,
+                                                     "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+                       Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}}),
+                       Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": {"type": "signature_delta", "signature": block.get("signature", "")}})]
+        elif kind == "tool_use":
+            arguments = json.dumps(block["input"])
+            middle = len(arguments) // 2
+            events.append(Event("content_block_start", {"type": "content_block_start", "index": index,
+                                                        "content_block": {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}}))
+            events += [Event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                                     "delta": {"type": "input_json_delta", "partial_json": part}})
+                       for part in (arguments[:middle], arguments[middle:])]
+        events.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
+    delta = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+             "usage": {"output_tokens": usage["output_tokens"]}}
+    if upstream_stop:
+        delta[UPSTREAM_STOP] = upstream_stop
+    events += [Event("message_delta", delta), Event("message_stop", {"type": "message_stop"})]
+    return events
