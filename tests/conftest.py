@@ -47,7 +47,8 @@ class ExternalGateway:
 
 
 @contextlib.contextmanager
-def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "cgc-selftest-token") -> Iterator[ExternalGateway]:
+def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "cgc-selftest-token",
+                      upstream_format: str = "anthropic") -> Iterator[ExternalGateway]:
     """`python -m conformance.reference` in its own process, routed to a recording upstream port the suite will bind."""
     port, upstream_port = free_port(), free_port()
     args = [sys.executable, "-m", "conformance.reference", "--listen", f"127.0.0.1:{port}",
@@ -56,6 +57,8 @@ def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "
         args += ["--prefix", prefix]
     if fault:
         args += ["--fault", fault]
+    if upstream_format != "anthropic":
+        args += ["--upstream-format", upstream_format]
     process = subprocess.Popen(args, env={**os.environ, "GATEWAY_TOKEN": token}, stderr=subprocess.PIPE, text=True)
     try:
         wait_for_port(port, process)

@@ -6,7 +6,7 @@ is the correct behaviour; a fault overrides one hook. Variants are correct but u
 pass everything.
 """
 
-from conformance.reference.faults import discovery, forwarding, hostile, http, streaming  # noqa: F401  (registers the faults)
+from conformance.reference.faults import discovery, forwarding, hostile, http, streaming, translation  # noqa: F401  (registers the faults)
 from conformance.reference.faults.base import FAULTS, Fault, get_fault
 
 __all__ = ["FAULTS", "Fault", "get_fault"]

@@ -100,8 +100,8 @@ class Fault:
     # ---- translating mode (--upstream-format other than anthropic: conformance.reference.translator)
     # The translator's own pings during upstream silences (SSE-5, SSE-14); None sends none.
     ping_interval_s: float | None = 10.0
-    # The upstream formats whose translation this fault changes (empty: every format; the relay ignores it).
-    formats: tuple[str, ...] = ()
+    # A fault of the translating mode only: a relay with it is the correct gateway (faults/translation.py).
+    translating_only = False
 
     def translate(self, upstream_format, request: dict, stream: bool):
         """The request sent to the upstream (default: the format's translation of the client's request)."""
