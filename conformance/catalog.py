@@ -31,7 +31,7 @@ class Requirement:
     severity: str
     impact: str = ""
     applies_when: str = ""
-    condition: str = "declared"  # declared: the run says whether it applies; probed: the tests find out
+    condition: str = "declared"  # declared: the run says whether it applies; upstream-format: --upstream-format does; probed: the tests find out
     # Requirements whose failure explains a failure of this one (it is then listed as their consequence).
     explained_by: tuple[str, ...] = ()
 

@@ -26,7 +26,7 @@ from conformance.expect import NOT_APPLICABLE
 from conformance.redaction import Redactor
 from conformance.repro import MAX_REPRODUCED, curl_command, header_variable
 from conformance.report import html
-from conformance.report.document import RunFacts, build_document, write_document
+from conformance.report.document import RunFacts, build_document, upstream_format_fact, write_document
 from conformance.report.markdown import render_markdown
 from conformance.report.rollup import NEEDS_RECORDER, HANGS, SELF_THROTTLE, ACCEPTED, ERROR, FAILED, NOT_APPLICABLE as NA, PASSED, SKIPPED, Rollup, TestResult, roll_up
 from conformance.preflight import Preflight, ProbeSetting, diagnose, suite_error
@@ -76,6 +76,8 @@ class ConformanceRun:
             fail_on=config.fail_on,
             started_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             extra_headers=[f"{name}: {value}" for name, value in config.gateway_headers],
+            upstream_format={"name": config.upstream_format, "family": config.upstream_family,
+                             "title": config.provider.title if config.provider else "Anthropic Messages"},
         )
         self.document: dict | None = None
         self.rollup: Rollup | None = None
@@ -352,6 +354,7 @@ class ConformanceRun:
         covered, total = self.rollup.coverage
         for warning in self.facts.warnings:
             tr.write_line(f"WARNING: {warning}")
+        tr.write_line(f"Upstream format: {upstream_format_fact(self.facts.__dict__)}")
         if self._auth is not None:
             tr.write_line(f"Credential: {', '.join(self._auth.declared) or 'no header accepted'} "
                           f"-> Claude Code variable {self._auth.claude_code_variable}")

@@ -138,7 +138,7 @@ def reference_run(tmp_path_factory) -> SuiteRun:
 # pytest-xdist (tests/pytest.ini: --dist loadgroup) spreads the self-tests over its workers one test at a time;
 # tests that read one session-scoped set of suite runs stay on one worker, so each set is run once.
 SHARED_RUNS = {"matrix_runs": "fault-matrix", "fault_runs": "fault-matrix", "serial_runs": "fault-matrix",
-               "reference_run": "reference-run", "live_runs": "live-mode"}
+               "reference_run": "reference-run", "live_runs": "live-mode", "translation_runs": "translation-matrix"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

@@ -39,6 +39,9 @@ class RunFacts:
     extra_headers: list[str] = field(default_factory=list)  # "Name: value"; secret values are redacted on writing
     e2e: dict[str, Any] = field(default_factory=dict)  # the Claude Code CLI the end-to-end area ran, or why it did not
     preflight: list[dict[str, Any]] = field(default_factory=list)  # set-up checks before any test (conformance.preflight)
+    # The wire format the gateway speaks to its upstream (--upstream-format): name, title, family.
+    upstream_format: dict[str, str] = field(default_factory=lambda: {"name": "anthropic", "title": "Anthropic Messages",
+                                                                      "family": "anthropic relay"})
 
 
 def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[str, Any]:
@@ -55,6 +58,7 @@ def build_document(facts: RunFacts, rollup: Rollup, redactor: Redactor) -> dict[
         },
         "claude_code_cli": facts.e2e,
         "upstream_mode": facts.upstream_mode,
+        "upstream_format": facts.upstream_format,
         "upstream_url": facts.upstream_url,
         "fail_on": facts.fail_on,
         "started_at": facts.started_at,
@@ -151,3 +155,8 @@ def write_document(document: dict[str, Any], path: Path) -> None:
     jsonschema.validate(document, schema("report"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+def upstream_format_fact(doc) -> str:
+    """The upstream format as the reports name it: "openai (OpenAI Chat Completions, other format)"."""
+    fmt = doc.get("upstream_format") or {"name": "anthropic", "title": "Anthropic Messages", "family": "anthropic relay"}
+    return f"{fmt['name']} ({fmt['title']}, {fmt['family']})"

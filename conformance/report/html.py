@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 from conformance.catalog import AREAS
-from conformance.report.document import claude_code_setup, failures_by_cause
+from conformance.report.document import claude_code_setup, failures_by_cause, upstream_format_fact
 
 STATUS_COLOURS = {
     "passed": "#1a7f37", "failed": "#cf222e", "error": "#8250df", "skipped": "#9a6700",
@@ -99,6 +99,7 @@ def facts_section(doc: dict[str, Any]) -> str:
         ("How that was established", auth.get("found_by", "?")),
         ("Model", gateway["model"]),
         ("Upstream mode", doc["upstream_mode"] + (f" ({doc['upstream_url']})" if doc.get("upstream_url") else "")),
+        ("Upstream format", upstream_format_fact(doc)),
         ("Optional endpoints", ", ".join(f"{k}: {v}" for k, v in gateway.get("endpoints", {}).items()) or "not probed"),
         ("Fixtures from", f"Claude Code {doc['suite']['claude_code_fixture_version']}"),
         ("Started", doc["started_at"]),
@@ -158,3 +159,4 @@ def transcript_html(text: str, reproduce: list[str] | None = None) -> str:
         parts.append('<details class="cgc-reproduce"><summary>Reproduce with curl</summary><pre style="white-space:pre-wrap">'
                      + escape("\n\n".join(reproduce)) + "</pre></details>")
     return "".join(parts)
+

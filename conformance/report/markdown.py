@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.report.document import claude_code_setup, failures_by_cause
+from conformance.report.document import claude_code_setup, failures_by_cause, upstream_format_fact
 
 
 
@@ -18,7 +18,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "",
         f"- Gateway: `{doc['gateway']['url']}`{' (bundled reference gateway)' if doc['gateway']['reference'] else ''}",
         f"- Claude Code set-up: {claude_code_setup(doc)}",
-        f"- Model `{doc['gateway']['model']}`, upstream mode {doc['upstream_mode']}, suite {doc['suite']['version']}, "
+        f"- Model `{doc['gateway']['model']}`, upstream mode {doc['upstream_mode']}, upstream format "
+        f"{upstream_format_fact(doc)}, suite {doc['suite']['version']}, "
         f"fixtures from Claude Code {doc['suite']['claude_code_fixture_version']}",
         f"- Coverage: {covered['tested']} of {covered['total']} requirements tested; "
         + ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(doc["counts"].items())),

@@ -1,0 +1,71 @@
+"""The suite against the reference gateway's translating mode, in every upstream format the suite plays: the
+correct translator passes the default run in each format, and each translation fault fails exactly the
+requirements it breaks.
+
+Every fault works on the Anthropic side of the translator, so it breaks the same requirements in every format.
+By default each fault runs in one format (the formats take turns) and the reference runs whole in every format;
+CGC_FULL_MATRIX=1 runs every fault in every format, each against the whole suite (README: "Self-tests")."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conformance.formats import TRANSLATED
+from conformance.reference.faults import FAULTS, Fault
+from tests.conftest import SuiteRun
+from tests.test_faults import FULL_MATRIX, PARALLEL_RUNS, run_fault
+
+FORMATS = sorted(TRANSLATED)
+TRANSLATION_FAULTS = sorted(name for name, cls in FAULTS.items() if cls.translating_only)
+
+
+def formats_of(fault: str) -> list[str]:
+    """The formats a fault runs in: all with CGC_FULL_MATRIX=1, else one, the formats taking turns."""
+    if FULL_MATRIX:
+        return FORMATS
+    return [FORMATS[TRANSLATION_FAULTS.index(fault) % len(FORMATS)]]
+
+
+JOBS = [(Fault.name, f) for f in FORMATS] + [(fault, f) for fault in TRANSLATION_FAULTS for f in formats_of(fault)]
+
+
+@pytest.fixture(scope="session")
+def translation_runs(tmp_path_factory) -> dict[tuple[str, str], SuiteRun]:
+    report_dirs = [tmp_path_factory.mktemp(f"{name}-{fmt}") for name, fmt in JOBS]
+    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, upstream_format=job[1]), JOBS, report_dirs))
+    return dict(zip(JOBS, runs))
+
+
+@pytest.mark.parametrize("upstream_format", FORMATS)
+def test_reference_translator_passes_the_default_run(translation_runs, upstream_format):
+    run = translation_runs[(Fault.name, upstream_format)]
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert run.requirements_with("failed") == [] and run.requirements_with("error") == []
+    assert run.document["warnings"] == []
+    # Every TRN requirement, SSE-14 and ERR-8 was judged and passed (SSE-5 is opt-in: -m long_silence).
+    judged = set(run.requirements_with("passed"))
+    assert {f"TRN-{n}" for n in range(1, 11)} | {"SSE-14", "ERR-8"} <= judged
+    assert upstream_format in run.stdout and "SSE-5" in run.requirements_with("not_run")
+
+
+@pytest.mark.parametrize(("fault", "upstream_format"), [(name, f) for name in TRANSLATION_FAULTS for f in formats_of(name)])
+def test_translation_fault_fails_exactly_what_it_breaks(translation_runs, fault, upstream_format):
+    run = translation_runs[(fault, upstream_format)]
+    expected = sorted(FAULTS[fault].breaks)
+    assert run.requirements_with("failed") == expected, run.stdout[-3000:]
+    assert run.requirements_with("error") == []
+    must_broken = any(r["level"] == "MUST" for r in run.document["requirements"] if r["id"] in expected)
+    assert run.returncode == (1 if must_broken else 0)
+
+
+def test_translation_fault_matrix_snapshot(translation_runs, snapshot):
+    # One entry per fault: the requirements it fails, the same in every format it ran in.
+    matrix: dict[str, list[list[str]]] = {}
+    for (name, _), run in sorted(translation_runs.items()):
+        failed = run.requirements_with("failed")
+        if failed not in matrix.setdefault(name, []):
+            matrix[name].append(failed)
+    assert matrix == snapshot
