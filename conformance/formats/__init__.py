@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from conformance.formats.base import DIALECT, OTHER, RELAY, Call, UpstreamFormat
+from conformance.formats.gemini import Gemini
 from conformance.formats.openai import OpenAIChat
 
 ANTHROPIC = "anthropic"
 # Every format the option takes; "anthropic" is the relay the recording upstream has always played.
-TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(),)}
+TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(), Gemini())}
 FORMAT_NAMES = (ANTHROPIC, *TRANSLATED)
 
 

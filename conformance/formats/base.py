@@ -13,8 +13,9 @@ from conformance.formats.messages import TOOL_ID, Reply
 from conformance.upstream.script import JSON_HEADERS, Close, Event, Raw, Respond, Script, Sleep, Step
 
 RELAY, DIALECT, OTHER = "anthropic relay", "anthropic dialect", "other format"
-# A script hint on message_delta: the finish reason a provider reports, where it differs from the Anthropic one
-# (OpenAI's "stop" after tool calls, TRN-3). Providers' renderers read it; the Anthropic format never sends it.
+# A script hint on message_delta: the Anthropic stop reason whose provider equivalent the provider reports instead
+# of the real one (e.g. "end_turn": OpenAI-compatible upstreams that say "stop" after tool calls, TRN-3).
+# Providers' renderers read it; the Anthropic format never sends it.
 UPSTREAM_STOP = "cgc_upstream_stop"
 # Ids the translator minted for an upstream call id Claude Code could not send back (TRN-2): reversible.
 MINTED_ID_PREFIX = "cgcx_"
@@ -69,9 +70,12 @@ class UpstreamFormat:
     stream_headers: ClassVar[tuple[tuple[str, str], ...]] = (("content-type", "text/event-stream"),)
     # README: what a gateway is configured with to route to the recording upstream in this format.
     setup: ClassVar[str] = ""
+    # The provider's tool calls carry ids its tool results name (Gemini's pair by position and name instead).
+    call_ids: ClassVar[bool] = True
 
     # ---------------------------------------------------------------- the recording upstream's side
     def classify(self, method: str, path: str, body: Any) -> Call:
+        """path: as received, with its query string."""
         raise NotImplementedError
 
     def refusal(self, call: Call, body: Any) -> str | None:

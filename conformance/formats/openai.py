@@ -52,7 +52,7 @@ class OpenAIChat(UpstreamFormat):
 
     # ---------------------------------------------------------------- the recording upstream's side
     def classify(self, method: str, path: str, body: Any) -> Call:
-        path = path.rstrip("/")
+        path = path.split("?", 1)[0].rstrip("/")
         if path.endswith("/chat/completions") and method == "POST":
             body = body if isinstance(body, dict) else {}
             options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
@@ -162,7 +162,7 @@ class OpenAIChat(UpstreamFormat):
             answer["reasoning_content"] = reasoning
         if tool_calls:
             answer["tool_calls"] = tool_calls
-        finish = message.get(UPSTREAM_STOP) or FINISH.get(message.get("stop_reason") or "end_turn", "stop")
+        finish = FINISH.get(message.get(UPSTREAM_STOP) or message.get("stop_reason") or "end_turn", "stop")
         return {"id": "chatcmpl-" + message.get("id", "x"), "object": "chat.completion", "created": int(time.time()),
                 "model": call.model, "choices": [{"index": 0, "message": answer, "finish_reason": finish}],
                 "usage": openai_usage(message.get("usage", {}))}
@@ -320,7 +320,7 @@ class ChunkEncoder(StreamEncoder):
                                                     "function": {"arguments": delta["partial_json"]}}]})]
         if kind == "message_delta":
             self.usage.update(event.get("usage") or {})
-            self.finish = event.get(UPSTREAM_STOP) or FINISH.get(event.get("delta", {}).get("stop_reason") or "end_turn", "stop")
+            self.finish = FINISH.get(event.get(UPSTREAM_STOP) or event.get("delta", {}).get("stop_reason") or "end_turn", "stop")
         if kind == "message_stop":
             frames = [self.chunk({}, self.finish or "stop")]
             if self.call.wants_usage:

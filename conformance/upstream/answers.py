@@ -140,7 +140,7 @@ def turn_events(model: str, blocks: list[dict[str, Any]], stop_reason: str, *, u
                 message_id: str = "msg_conformance_turn") -> list[Any]:
     """A complete stream of the given content blocks, as the Messages API streams them: text in the fragments of
     a block's "fragments" list, tool input in two input_json_delta pieces, thinking with its signature.
-    upstream_stop: the finish reason a provider of another format reports (formats.base.UPSTREAM_STOP)."""
+    upstream_stop: the stop reason whose equivalent a provider of another format reports instead (formats.base.UPSTREAM_STOP)."""
     from conformance.formats.base import UPSTREAM_STOP
     from conformance.upstream.script import Sleep
 

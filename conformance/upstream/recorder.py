@@ -178,7 +178,7 @@ class RecordingUpstream:
             nonce=nonce,
         )
         if self.format is not None:
-            received.call = self.format.classify(received.method, received.path, provider.loads(body))
+            received.call = self.format.classify(received.method, received.raw_path, provider.loads(body))
             if received.call.kind == "messages":
                 try:
                     received.meaning = {**self.format.meaning(received.call, provider.loads(body)),
