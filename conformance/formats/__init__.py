@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from conformance.formats.base import DIALECT, OTHER, RELAY, Call, UpstreamFormat
+from conformance.formats.converse import BedrockConverse
 from conformance.formats.gemini import Gemini
 from conformance.formats.openai import OpenAIChat
 
 ANTHROPIC = "anthropic"
 # Every format the option takes; "anthropic" is the relay the recording upstream has always played.
-TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(), Gemini())}
+TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(), BedrockConverse(), Gemini())}
 FORMAT_NAMES = (ANTHROPIC, *TRANSLATED)
 
 

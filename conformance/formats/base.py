@@ -72,6 +72,8 @@ class UpstreamFormat:
     setup: ClassVar[str] = ""
     # The provider's tool calls carry ids its tool results name (Gemini's pair by position and name instead).
     call_ids: ClassVar[bool] = True
+    # The provider says how long to wait on a 429 (a retry-after header, Gemini's RetryInfo); Bedrock does not.
+    gives_retry_after: ClassVar[bool] = True
 
     # ---------------------------------------------------------------- the recording upstream's side
     def classify(self, method: str, path: str, body: Any) -> Call:
