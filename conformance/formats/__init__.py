@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from conformance.formats.base import DIALECT, OTHER, RELAY, Call, UpstreamFormat
 from conformance.formats.converse import BedrockConverse
+from conformance.formats.dialects import BedrockInvoke, Vertex
 from conformance.formats.gemini import Gemini
 from conformance.formats.openai import OpenAIChat
 
 ANTHROPIC = "anthropic"
 # Every format the option takes; "anthropic" is the relay the recording upstream has always played.
-TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (OpenAIChat(), BedrockConverse(), Gemini())}
+TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (BedrockInvoke(), BedrockConverse(), Gemini(), OpenAIChat(), Vertex())}
 FORMAT_NAMES = (ANTHROPIC, *TRANSLATED)
 
 

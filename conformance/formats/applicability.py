@@ -56,6 +56,11 @@ def not_applicable(upstream_format: str) -> dict[str, str]:
                              "an Anthropic dialect carries Anthropic events and bodies: the A-J requirements apply as written")}
     if not provider.pingless:
         table.update(dict.fromkeys(("SSE-5", "SSE-14"), f"{provider.title} streams carry the upstream's own pings (SSE-4 applies)"))
+    if provider.forwards_anthropic_headers:
+        table["PROV-3"] = f"applies to Bedrock InvokeModel, which takes the betas in its body; {provider.title} takes the header"
+    else:
+        table.update(dict.fromkeys(("HDR-1", "HDR-2", "HDR-6"), f"replaced by PROV-3 for {provider.title}: the betas travel in "
+                                   "the body's anthropic_beta array and anthropic_version is the dialect's own"))
     return table
 
 

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from conformance.formats.messages import TOOL_ID, Reply
+from conformance.formats.messages import TOOL_ID, read_script
 from conformance.upstream.script import JSON_HEADERS, Close, Event, Raw, Respond, Script, Sleep, Step
 
 RELAY, DIALECT, OTHER = "anthropic relay", "anthropic dialect", "other format"
@@ -74,6 +74,12 @@ class UpstreamFormat:
     call_ids: ClassVar[bool] = True
     # The provider says how long to wait on a 429 (a retry-after header, Gemini's RetryInfo); Bedrock does not.
     gives_retry_after: ClassVar[bool] = True
+    # Anthropic dialects: the answer is the Messages API's own, relayed as it is (Vertex).
+    relays_stream: ClassVar[bool] = False
+    # The client's anthropic-* headers go upstream too (Vertex); Bedrock takes the betas in its body.
+    forwards_anthropic_headers: ClassVar[bool] = False
+    # The provider's stream can carry SSE comment lines (an SSE stream relayed as it is).
+    carries_comments: ClassVar[bool] = False
 
     # ---------------------------------------------------------------- the recording upstream's side
     def classify(self, method: str, path: str, body: Any) -> Call:
@@ -101,7 +107,21 @@ class UpstreamFormat:
     def models(self) -> Script:
         return self.error(Call("other"), 404, "not_found_error", "no such endpoint", None)
 
-    def render(self, call: Call, reply: Reply) -> Script:
+    def anthropic_body(self, call: Call, body: dict[str, Any]) -> dict[str, Any]:
+        """Anthropic dialects: the Messages body the request stands for, the dialect's documented changes undone."""
+        raise NotImplementedError
+
+    def nonce_source(self, body: bytes) -> bytes:
+        """The bytes that carry the scenario marker (a body that wraps the request, e.g. in base64, unwrapped)."""
+        return body
+
+    def answer_count_tokens(self, body: bytes, script: Script | None) -> Script:
+        """The provider's token count endpoint (Anthropic dialects); others have none the suite plays."""
+        return self.error(Call("count_tokens"), 404, "not_found_error", "no token counting endpoint", None)
+
+    def render(self, call: Call, script: Script) -> Script:
+        """A scripted answer (Anthropic terms) in the provider's format."""
+        reply = read_script(script)
         if reply.error is not None or reply.status >= 400:
             error = reply.error or {"type": "api_error", "message": (reply.other or b"").decode("utf-8", "replace")}
             return self.error(call, reply.status, error.get("type", "api_error"), error.get("message", ""), reply.retry_after)
@@ -125,8 +145,16 @@ class UpstreamFormat:
         return Script((Respond(200, self.stream_headers), *steps))
 
     # ---------------------------------------------------------------- the reference translator's side
-    def upstream_call(self, request: dict[str, Any], stream: bool) -> UpstreamCall:
+    def upstream_call(self, request: dict[str, Any], stream: bool, betas: tuple[str, ...] = ()) -> UpstreamCall:
+        """betas: the client's anthropic-beta values (a format that carries them in its body uses them)."""
         raise NotImplementedError
+
+    def count_tokens_call(self, request: dict[str, Any]) -> UpstreamCall | None:
+        """Where the provider counts tokens (Anthropic dialects); None: the translator estimates locally."""
+        return None
+
+    def count_tokens_answer(self, body: Any) -> dict[str, Any]:
+        return body if isinstance(body, dict) else {}
 
     def read_message(self, body: Any, model: str) -> dict[str, Any]:
         raise NotImplementedError

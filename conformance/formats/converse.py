@@ -144,16 +144,10 @@ class BedrockConverse(UpstreamFormat):
                 "usage": converse_usage(message.get("usage", {})), "metrics": {"latencyMs": 100}}
 
     def error(self, call: Call, status: int, error_type: str, message: str, retry_after: str | None) -> Script:
-        code = 503 if status == 529 else status
-        if message.startswith(PROMPT_TOO_LONG):
-            message = TOO_LONG
-        kind = ERROR_TYPES.get(code, "InternalServerException" if code >= 500 else "ValidationException")
-        body = json.dumps({"message": message}).encode()
-        return Script((Respond(code, JSON_HEADERS + (("x-amzn-errortype", f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"),
-                                                     ("x-amzn-requestid", "cgc-request"))), Raw(body)))
+        return bedrock_error(status, message)
 
     # ---------------------------------------------------------------- the reference translator's side
-    def upstream_call(self, request: dict[str, Any], stream: bool) -> UpstreamCall:
+    def upstream_call(self, request: dict[str, Any], stream: bool, betas: tuple[str, ...] = ()) -> UpstreamCall:
         messages: list[dict[str, Any]] = []
         for message in request.get("messages", []):
             content: list[dict[str, Any]] = []
@@ -222,9 +216,22 @@ class BedrockConverse(UpstreamFormat):
         return ("rate_limit_error" if status == 429 else ""), message
 
     def credential_headers(self, key: str) -> tuple[tuple[str, str], ...]:
-        # A SigV4 signature with dummy credentials is what gateways send; the recording upstream does not verify it.
-        return (("authorization", "AWS4-HMAC-SHA256 Credential=AKIDCONFORMANCE/20261201/us-east-1/bedrock/aws4_request, "
-                                  "SignedHeaders=host;x-amz-date, Signature=0"), ("x-amz-date", "20261201T000000Z"))
+        return AWS_SIGNATURE
+
+
+# A SigV4 signature with dummy credentials is what gateways send Bedrock; the recording upstream does not verify it.
+AWS_SIGNATURE = (("authorization", "AWS4-HMAC-SHA256 Credential=AKIDCONFORMANCE/20261201/us-east-1/bedrock/aws4_request, "
+                                   "SignedHeaders=host;x-amz-date, Signature=0"), ("x-amz-date", "20261201T000000Z"))
+
+
+def bedrock_error(status: int, message: str) -> Script:
+    """A Bedrock runtime error: its exception name in x-amzn-ErrorType, {"message"}; its own context-window wording."""
+    code = 503 if status == 529 else status
+    if message.startswith(PROMPT_TOO_LONG):
+        message = TOO_LONG
+    kind = ERROR_TYPES.get(code, "InternalServerException" if code >= 500 else "ValidationException")
+    headers = (("x-amzn-errortype", f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"), ("x-amzn-requestid", "cgc-request"))
+    return Script((Respond(code, JSON_HEADERS + headers), Raw(json.dumps({"message": message}).encode())))
 
 
 def converse_usage(usage: dict[str, Any]) -> dict[str, Any]:

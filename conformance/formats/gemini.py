@@ -191,7 +191,7 @@ class Gemini(UpstreamFormat):
         return json_answer({"models": [{"name": "models/gemini-conformance", "supportedGenerationMethods": ["generateContent"]}]})
 
     # ---------------------------------------------------------------- the reference translator's side
-    def upstream_call(self, request: dict[str, Any], stream: bool) -> UpstreamCall:
+    def upstream_call(self, request: dict[str, Any], stream: bool, betas: tuple[str, ...] = ()) -> UpstreamCall:
         names = {b["id"]: b["name"] for m in request.get("messages", []) for b in content_blocks(m.get("content"))
                  if b.get("type") == "tool_use"}
         contents = []

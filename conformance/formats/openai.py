@@ -182,7 +182,7 @@ class OpenAIChat(UpstreamFormat):
                                                         "owned_by": "conformance"}]})
 
     # ---------------------------------------------------------------- the reference translator's side
-    def upstream_call(self, request: dict[str, Any], stream: bool) -> UpstreamCall:
+    def upstream_call(self, request: dict[str, Any], stream: bool, betas: tuple[str, ...] = ()) -> UpstreamCall:
         messages: list[dict[str, Any]] = []
         if texts := system_texts(request):
             messages.append({"role": "system", "content": "\n\n".join(texts)})

@@ -28,6 +28,8 @@ from conformance.upstream.answers import UPSTREAM_CATALOGUE, models_page
 from conformance.upstream.script import Event
 
 PING = Event("ping", {"type": "ping"}).encode()
+# What a relayed dialect answer keeps of the upstream's headers.
+RELAYED_HEADERS = {"content-type", "content-encoding", "retry-after", "request-id", "cache-control"}
 
 
 def anthropic_error(status: int, error_type: str, message: str, retry_after: str | None = None) -> JSONResponse:
@@ -49,21 +51,54 @@ class Translator:
         client_request = loads(body)
         if not isinstance(client_request, dict):
             return anthropic_error(400, "invalid_request_error", "the request body is not a JSON object")
+        headers = self.upstream_headers(request)
         if path == "/v1/messages/count_tokens":
-            # A local estimate: the provider has no Anthropic count (TOK-5 does not apply); it grows with the input.
-            return JSONResponse({"input_tokens": max(1, len(body) // 4)})
-        return await self.messages(http, client_request)
+            return await self.count_tokens(http, client_request, body, headers)
+        betas = tuple(v.strip() for v in request.headers.get("anthropic-beta", "").split(",") if v.strip())
+        return await self.messages(http, client_request, betas, headers)
 
-    async def messages(self, http: httpx.AsyncClient, client_request: dict[str, Any]) -> Response:
-        stream = bool(client_request.get("stream"))
-        model = str(client_request.get("model", ""))
-        call = self.fault.translate(self.format, client_request, stream)
-        headers = [*call.headers, *self.format.credential_headers(self.upstream_key)]
-        upstream_request = http.build_request("POST", self.upstream_url + call.path, headers=headers, content=call.body)
+    def upstream_headers(self, request: Request) -> list[tuple[str, str]]:
+        """The provider's credential, plus the client's anthropic-* headers for a format that takes them (Vertex)."""
+        forwarded = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower().startswith("anthropic-")] \
+            if self.format.forwards_anthropic_headers else []
+        kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.fault.upstream_headers(forwarded)]
+        return [*kept, *self.format.credential_headers(self.upstream_key)]
+
+    async def send(self, http: httpx.AsyncClient, call, headers: list[tuple[str, str]]) -> httpx.Response | Response:
+        upstream_request = http.build_request("POST", self.upstream_url + call.path, headers=[*call.headers, *headers], content=call.body)
         try:
-            upstream = await http.send(upstream_request, stream=True)
+            return await http.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
             return anthropic_error(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
+
+    async def count_tokens(self, http: httpx.AsyncClient, client_request: dict[str, Any], body: bytes, headers) -> Response:
+        call = self.format.count_tokens_call(client_request)
+        if call is None:
+            # A local estimate: the provider has no Anthropic count (TOK-5 does not apply); it grows with the input.
+            return JSONResponse({"input_tokens": max(1, len(body) // 4)})
+        upstream = await self.send(http, call, headers)
+        if isinstance(upstream, Response):
+            return upstream
+        if upstream.status_code >= 400:
+            return await self.error(upstream)
+        try:
+            answer = loads(await upstream.aread())
+        finally:
+            await upstream.aclose()
+        return JSONResponse(self.format.count_tokens_answer(answer))
+
+    async def messages(self, http: httpx.AsyncClient, client_request: dict[str, Any], betas: tuple[str, ...], headers) -> Response:
+        stream = bool(client_request.get("stream"))
+        model = str(client_request.get("model", ""))
+        call = self.fault.translate(self.format, client_request, stream, betas)
+        upstream = await self.send(http, call, headers)
+        if isinstance(upstream, Response):
+            return upstream
+        if self.format.relays_stream:
+            # An Anthropic dialect that answers in the Messages API's own format: relayed as it arrives.
+            kept = [(k, v) for k, v in upstream.headers.items() if k.lower() in RELAYED_HEADERS]
+            return StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code, headers=dict(kept),
+                                     background=BackgroundTask(upstream.aclose))
         if upstream.status_code >= 400:
             return await self.error(upstream)
         if not stream:

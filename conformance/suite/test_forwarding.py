@@ -15,6 +15,7 @@ import pytest
 
 from conformance.client import Exchange
 from conformance.expect import answered, check, fail, not_applicable
+from conformance.formats.base import UpstreamFormat
 from conformance.formats.messages import text_of
 from conformance.forwarding import (
     beta_values, byte_differences, captured_request, exact_json, header_rows, is_subsequence,
@@ -33,6 +34,24 @@ class Relayed:
     sent_body: bytes
     exchange: Exchange
     received: ReceivedRequest
+    provider: UpstreamFormat | None = None  # an Anthropic dialect the recording upstream plays (--upstream-format)
+
+    @property
+    def received_json(self):
+        """The Messages body that arrived, exact numbers kept; for a dialect, its documented changes undone
+        (model from the URL, anthropic_version and Bedrock's anthropic_beta removed, spec L2)."""
+        body = exact_json(self.received.body)
+        if self.provider is None or not isinstance(body, dict) or self.received.call is None:
+            return body
+        return self.provider.anthropic_body(self.received.call, body)
+
+    @property
+    def received_betas(self) -> list[str]:
+        """The beta values that arrived: the anthropic-beta header, or Bedrock's anthropic_beta body array (PROV-3)."""
+        if self.provider is not None and not self.provider.forwards_anthropic_headers:
+            body = exact_json(self.received.body)
+            return [str(v) for v in body.get("anthropic_beta") or []] if isinstance(body, dict) else []
+        return beta_values(self.received.header("anthropic-beta"))
 
 
 @pytest.fixture
@@ -49,7 +68,7 @@ def relay(gateway, upstream, evidence, model):
             fail(requirement, f"the request never reached the upstream; the gateway answered {exchange.summary(300)}",
                  "the request forwarded to the upstream")
         received = scenario.requests[0]
-        relayed = Relayed(exchange.request_headers, exchange.request_body, exchange, received)
+        relayed = Relayed(exchange.request_headers, exchange.request_body, exchange, received, upstream.recorder.format)
         evidence.add("headers: sent -> received by the upstream", side_by_side(header_rows(headers, received)))
         return relayed
 
@@ -80,7 +99,7 @@ def test_anthropic_beta_arrives_verbatim_including_unknown_values(relay):
     headers = with_betas(captured_request("messages-print").headers, FUTURE_BETAS)
     relayed = relay(print_mode_body(), headers, requirement="HDR-2")
     sent = beta_values(dict((k.lower(), v) for k, v in headers)["anthropic-beta"])
-    received = beta_values(relayed.received.header("anthropic-beta"))
+    received = relayed.received_betas
     check(is_subsequence(sent, received), "HDR-2",
           f"anthropic-beta sent {','.join(sent)!r}; the upstream received {','.join(received)!r} "
           f"(missing or out of order: {[v for v in sent if v not in received] or 'order changed'})",
@@ -168,7 +187,7 @@ def with_unknown_fields(body: dict) -> dict:
 @pytest.mark.req("BODY-1")
 def test_body_content_arrives_unchanged_including_unknown_fields(relay, evidence):
     relayed = relay(with_unknown_fields(print_mode_body()))
-    differences = json_differences(exact_json(relayed.sent_body), exact_json(relayed.received.body))
+    differences = json_differences(exact_json(relayed.sent_body), relayed.received_json)
     evidence.add("body content: sent vs received (JSON paths)", "\n".join(differences) or "identical content")
     check(not differences, "BODY-1", f"{len(differences)} content difference(s): " + "; ".join(differences[:8]),
           "the same JSON content: no field dropped, added or renamed; values and array order unchanged")
@@ -191,7 +210,7 @@ def test_body_is_not_rewritten_for_content_inspection(relay):
     body["messages"][0]["content"].insert(0, {"type": "text", "text": bait})
     relayed = relay(body, requirement="BODY-3")
     sent_block = exact_json(relayed.sent_body)["messages"][0]["content"][0]
-    received = exact_json(relayed.received.body)
+    received = relayed.received_json
     received_block = received["messages"][0]["content"][0] if received.get("messages") else None
     check(received_block == sent_block, "BODY-3", f"the text block {sent_block} arrived as {received_block}",
           "message content forwarded as sent, inspected without modification")
@@ -252,8 +271,8 @@ def test_feature_header_and_body_fields_arrive_intact(relay, evidence, requireme
     betas, parts = FEATURES[requirement]
     body, headers = feature_request()
     relayed = relay(body, headers, requirement=requirement)
-    received_betas = beta_values(relayed.received.header("anthropic-beta"))
-    sent, received = parts(exact_json(relayed.sent_body)), parts(exact_json(relayed.received.body))
+    received_betas = relayed.received_betas
+    sent, received = parts(exact_json(relayed.sent_body)), parts(relayed.received_json)
     rows = [(f"anthropic-beta has {b}", "yes", "yes" if b in received_betas else "no") for b in betas]
     rows += [(name, str(sent[name]), str(received.get(name))) for name in sent]
     evidence.add(f"{requirement}: sent -> received", side_by_side(rows))
@@ -276,8 +295,8 @@ PAIRS = {
 def test_beta_header_and_its_body_field_travel_together(relay):
     body, headers = feature_request()
     relayed = relay(body, headers, requirement="BODY-2")
-    received_betas = beta_values(relayed.received.header("anthropic-beta"))
-    received_body = exact_json(relayed.received.body)
+    received_betas = relayed.received_betas
+    received_body = relayed.received_json
     half_lost = []
     for beta, field in PAIRS.items():
         has_beta, has_field = beta in received_betas, bool(field(received_body))
@@ -290,7 +309,7 @@ def test_beta_header_and_its_body_field_travel_together(relay):
 @pytest.mark.req("BODY-11", "ATTR-3")
 def test_system_attribution_block_arrives_first_and_unchanged(relay):
     relayed = relay(print_mode_body(), requirement="BODY-11")
-    sent, received = exact_json(relayed.sent_body)["system"], exact_json(relayed.received.body).get("system")
+    sent, received = exact_json(relayed.sent_body)["system"], relayed.received_json.get("system")
     check(isinstance(received, list) and len(received) == len(sent) and received[0] == sent[0], "BODY-11",
           f"system sent as a list of {len(sent)} blocks starting {sent[0]}; the upstream received "
           f"{type(received).__name__} {str(received)[:300]}",
@@ -302,7 +321,7 @@ def test_run_model_is_routed_and_arrives_unchanged(relay, model):
     body = print_mode_body()
     body["model"] = model
     relayed = relay(body, requirement="BODY-12")
-    received = exact_json(relayed.received.body).get("model")
+    received = relayed.received_json.get("model")
     check(relayed.exchange.status == 200, "BODY-12", f"model {model!r} answered {relayed.exchange.summary(200)}", f"{model} routed")
     check(received == model, "BODY-12", f"model sent {model!r}, the upstream received {received!r} (no --model mapping is configured)")
 
@@ -326,7 +345,7 @@ def test_message_history_arrives_verbatim(relay, evidence):
     ]
     relayed = relay(body, requirement="BODY-13")
     sent = exact_json(relayed.sent_body)["messages"][1:]  # the history added after Claude Code's first message
-    received = (exact_json(relayed.received.body).get("messages") or [None])[1:]
+    received = (relayed.received_json.get("messages") or [None])[1:]
     differences = json_differences(sent, received, "$.messages[1:]")
     evidence.add("messages: sent vs received", "\n".join(differences) or "identical")
     check(not differences, "BODY-13", "; ".join(differences[:6]),
@@ -348,7 +367,7 @@ def test_large_request_body_reaches_the_upstream(relay, size, run_config):
         body["messages"][0]["content"].insert(0, {"type": "text", "text": long_result})
     relayed = relay(body, requirement="BODY-16")
     if run_config.provider is None:
-        intact = exact_json(relayed.received.body)["messages"][0]["content"][0].get("content") == long_result
+        intact = relayed.received_json["messages"][0]["content"][0].get("content") == long_result
     else:
         intact = long_result in text_of(relayed.received.messages_request()["messages"][0]["content"])
     check(relayed.exchange.status == 200 and intact, "BODY-16",

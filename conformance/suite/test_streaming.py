@@ -48,9 +48,11 @@ def paced_text_exchange(job):
 def keepalive_exchanges(job):
     # The ping run and the comment run play at once: the verdict compares gaps, and this halves the wait.
     gateway, upstream = job.gateway(), job.upstream()
+    provider = upstream.recorder.format
+    # A provider whose stream is not SSE (Bedrock's event-stream) has no comment lines to keep alive with.
+    kinds = ["pings", "comments"] if provider is None or provider.carries_comments else ["pings"]
     with ThreadPoolExecutor(2) as pool:
-        return list(pool.map(lambda kind: (kind, *stream_through(gateway, upstream, job.model, f"keepalive_{kind}")),
-                             ["pings", "comments"]))
+        return list(pool.map(lambda kind: (kind, *stream_through(gateway, upstream, job.model, f"keepalive_{kind}")), kinds))
 
 
 def is_text_delta(data):

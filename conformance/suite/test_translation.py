@@ -409,6 +409,23 @@ def test_unknown_beta_is_not_fatal(gateway, upstream, model):
           "HTTP 200: a beta the gateway does not know is ignored or dropped for a non-Anthropic upstream")
 
 
+# ---------------------------------------------------------------- PROV-3 Bedrock's beta array
+
+
+@pytest.mark.req("PROV-3")
+def test_beta_header_values_reach_bedrock_in_its_body(gateway, upstream, model):
+    headers = captured_headers("messages")
+    sent = [v.strip() for v in next(v for k, v in headers if k.lower() == "anthropic-beta").split(",")] + ["cgc-future-2099-01-01"]
+    scenario = upstream.scenario(json_script(message(model)))
+    body = with_marker(captured_request("messages-print").body, scenario.marker, model)
+    exchange = answered(gateway.post_messages(body, headers=with_header(headers, "anthropic-beta", ",".join(sent))), "PROV-3")
+    if not scenario.requests:
+        fail("PROV-3", f"the request never reached the upstream; the gateway answered {exchange.summary(300)}", "the request forwarded")
+    arrived = json.loads(scenario.requests[0].body).get("anthropic_beta")
+    check(arrived == sent, "PROV-3", f"the client sent anthropic-beta: {', '.join(sent)}; Bedrock received anthropic_beta {arrived!r}",
+          "the same values, in the same order, in the body's anthropic_beta array")
+
+
 # ---------------------------------------------------------------- SSE-14, SSE-5 silences
 
 

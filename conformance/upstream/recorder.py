@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-# Modules, not names: conformance.formats renders the scripts of conformance.upstream.script (a cycle by package).
-from conformance.formats import base as provider, messages as anthropic_shapes
+# A module, not names: conformance.formats renders the scripts of conformance.upstream.script (a cycle by package).
+from conformance.formats import base as provider
 from conformance.upstream.answers import default_answer, error_body
 from conformance.upstream.script import Close, Event, Raw, Script, Sleep, StepLog, json_script
 
@@ -168,7 +168,7 @@ class RecordingUpstream:
         body = await request.body()
         raw_path = scope["raw_path"].decode("latin-1") if scope.get("raw_path") else scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
-        nonce = scenario_nonce(body)
+        nonce = scenario_nonce(self.format.nonce_source(body) if self.format else body)
         received = ReceivedRequest(
             method=scope["method"],
             raw_path=raw_path + (f"?{query}" if query else ""),
@@ -220,6 +220,8 @@ class RecordingUpstream:
         log = scenario.log if scenario else StepLog()
         if call.kind == "models":
             return _play(fmt.models(), log, time.monotonic)
+        if call.kind == "count_tokens":
+            return _play(fmt.answer_count_tokens(received.body, script), log, time.monotonic)
         if call.kind != "messages":
             return _play(fmt.error(call, 404, "not_found_error", f"recording upstream ({fmt.title}): no such "
                                         f"endpoint {received.method} {received.path}", None), log, time.monotonic)
@@ -232,7 +234,7 @@ class RecordingUpstream:
             return _play(fmt.error(call, 400, "invalid_request_error", message, None), log, time.monotonic)
         if script is None:
             script = default_answer("messages", json.dumps({"model": call.model or "claude", "stream": call.streaming}).encode())
-        return _play(fmt.render(call, anthropic_shapes.read_script(script)), log, time.monotonic)
+        return _play(fmt.render(call, script), log, time.monotonic)
 
 
 async def serve_lifespan(receive: Receive, send: Send) -> None:

@@ -103,9 +103,9 @@ class Fault:
     # A fault of the translating mode only: a relay with it is the correct gateway (faults/translation.py).
     translating_only = False
 
-    def translate(self, upstream_format, request: dict, stream: bool):
+    def translate(self, upstream_format, request: dict, stream: bool, betas: tuple[str, ...] = ()):
         """The request sent to the upstream (default: the format's translation of the client's request)."""
-        return upstream_format.upstream_call(request, stream)
+        return upstream_format.upstream_call(request, stream, betas)
 
     def translated_events(self, event: dict) -> list[dict]:
         """The Anthropic events sent to the client for one translated event (default: the event itself)."""

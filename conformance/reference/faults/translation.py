@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from conformance.formats.base import upstream_tool_id
+from conformance.formats.base import OTHER, upstream_tool_id
+from conformance.formats.converse import TOO_LONG as BEDROCK_TOO_LONG
 from conformance.formats.messages import PROMPT_TOO_LONG
 from conformance.reference.faults.base import Fault, fault
 
@@ -17,6 +18,18 @@ class TranslationFault(Fault):
     """Changes only what the translating mode does; a relay run with it is the correct gateway."""
 
     translating_only = True
+
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        """Whether the fault changes what the requirements it breaks judge, for an upstream of this format (default:
+        the formats of another family; for an Anthropic dialect the same change breaks the A-J requirements that
+        apply to it as written, or nothing)."""
+        return upstream_format.family == OTHER
+
+
+def re_encoding(upstream_format) -> bool:
+    """The translator re-encodes the upstream's answers (every format but a dialect relayed as it is, Vertex)."""
+    return not upstream_format.relays_stream
 
 
 @fault
@@ -75,6 +88,10 @@ class UnsafeToolIds(TranslationFault):
     description = "passes the upstream's call ids through even with characters Anthropic refuses (danny-avila/agents#140)"
     breaks = ("TRN-2",)
 
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return upstream_format.family == OTHER and upstream_format.call_ids  # Gemini gives no ids: the translator makes them
+
     def translated_events(self, event):
         block = event.get("content_block") or {}
         if event.get("type") == "content_block_start" and block.get("type") == "tool_use":
@@ -88,14 +105,14 @@ class SwapToolResults(TranslationFault):
     description = "attaches each tool result of a turn to another call (results detached from their calls)"
     breaks = ("TRN-4",)
 
-    def translate(self, upstream_format, request, stream):
+    def translate(self, upstream_format, request, stream, betas=()):
         request = json.loads(json.dumps(request))
         for message in request.get("messages", []):
             results = [b for b in message.get("content") or () if isinstance(b, dict) and b.get("type") == "tool_result"]
             ids = [b["tool_use_id"] for b in results]
             for block, other in zip(results, ids[1:] + ids[:1]):
                 block["tool_use_id"] = other
-        return upstream_format.upstream_call(request, stream)
+        return upstream_format.upstream_call(request, stream, betas)
 
 
 @fault
@@ -104,8 +121,8 @@ class DropSystem(TranslationFault):
     description = "sends the upstream no system prompt"
     breaks = ("TRN-4",)
 
-    def translate(self, upstream_format, request, stream):
-        return upstream_format.upstream_call({k: v for k, v in request.items() if k != "system"}, stream)
+    def translate(self, upstream_format, request, stream, betas=()):
+        return upstream_format.upstream_call({k: v for k, v in request.items() if k != "system"}, stream, betas)
 
 
 @fault
@@ -114,8 +131,8 @@ class ClaudeFieldsToUpstream(TranslationFault):
     description = "copies Claude-only fields (thinking, context_management, output_config) into the provider's request"
     breaks = ("TRN-5", "BODY-16", "E2E-1", "E2E-2", "E2E-4")
 
-    def translate(self, upstream_format, request, stream):
-        call = upstream_format.upstream_call(request, stream)
+    def translate(self, upstream_format, request, stream, betas=()):
+        call = upstream_format.upstream_call(request, stream, betas)
         extra = {k: request[k] for k in ("thinking", "context_management", "output_config") if k in request}
         if not extra:
             return call
@@ -156,6 +173,10 @@ class LeakDone(TranslationFault):
     description = "ends the translated stream with the upstream's data: [DONE] sentinel"
     breaks = ("SSE-13", "TRN-8")
 
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return re_encoding(upstream_format)
+
     def stream_trailer(self):
         return b"data: [DONE]\n\n"
 
@@ -166,9 +187,14 @@ class RewordContextWindow(TranslationFault):
     description = "words a context-window error its own way, without 'prompt is too long' (spec ERR-3)"
     breaks = ("TRN-7", "ERR-3")
 
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return re_encoding(upstream_format)
+
     def translated_error(self, status, error_type, message, retry_after):
-        if message.startswith(PROMPT_TOO_LONG):
-            message = "ContextWindowExceededError: " + message[len(PROMPT_TOO_LONG):].lstrip(": ")
+        for wording in (PROMPT_TOO_LONG, BEDROCK_TOO_LONG):
+            if message.startswith(wording):
+                message = "ContextWindowExceededError: " + message[len(wording):].lstrip(": ")
         return status, error_type, message, retry_after
 
 
@@ -177,6 +203,10 @@ class RateLimitAs500(TranslationFault):
     name = "rate-limit-as-500"
     description = "turns the upstream's 429 into a 500 api_error"
     breaks = ("TRN-7",)
+
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return re_encoding(upstream_format)
 
     def translated_error(self, status, error_type, message, retry_after):
         return (500, "api_error", message, None) if status == 429 else (status, error_type, message, retry_after)
@@ -188,6 +218,10 @@ class DropRetryAfter(TranslationFault):
     description = "drops the upstream's retry-after from a 429"
     breaks = ("TRN-7",)
 
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return re_encoding(upstream_format) and upstream_format.gives_retry_after
+
     def translated_error(self, status, error_type, message, retry_after):
         return status, error_type, message, None
 
@@ -198,6 +232,10 @@ class NoPings(TranslationFault):
     description = "sends no ping events while the upstream is silent (BerriAI/litellm#36024)"
     breaks = ("SSE-14",)
     ping_interval_s = None
+
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return upstream_format.pingless
 
 
 @fault
@@ -224,10 +262,10 @@ class ModelByRequestKind(TranslationFault):
     description = "routes stream:false requests to another upstream model than streamed ones"
     breaks = ("TRN-10",)
 
-    def translate(self, upstream_format, request, stream):
+    def translate(self, upstream_format, request, stream, betas=()):
         if not stream:
             request = {**request, "model": f"{request.get('model')}-batch"}
-        return upstream_format.upstream_call(request, stream)
+        return upstream_format.upstream_call(request, stream, betas)
 
 
 @fault
@@ -244,3 +282,17 @@ class CharactersSplitAcrossChunks(TranslationFault):
             mangled = text[:first] + "\ufffd" * len(text[first].encode()) + text[first + 1:]
             event = {**event, "delta": {**delta, "text": mangled}}
         return [event]
+
+
+@fault
+class BetasNotInBedrockBody(TranslationFault):
+    name = "betas-not-in-bedrock-body"
+    description = "sends Bedrock no anthropic_beta array: the client's betas are lost (spec PROV-3)"
+    breaks = ("PROV-3", "BODY-2", "BODY-5", "BODY-6", "BODY-7", "BODY-8", "SSE-12")
+
+    @classmethod
+    def applies_to(cls, upstream_format) -> bool:
+        return upstream_format.name == "bedrock"
+
+    def translate(self, upstream_format, request, stream, betas=()):
+        return upstream_format.upstream_call(request, stream, ())
