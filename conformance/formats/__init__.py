@@ -7,10 +7,11 @@ from conformance.formats.converse import BedrockConverse
 from conformance.formats.dialects import BedrockInvoke, Vertex
 from conformance.formats.gemini import Gemini
 from conformance.formats.openai import OpenAIChat
+from conformance.formats.responses import OpenAIResponses
 
 ANTHROPIC = "anthropic"
 # Every format the option takes; "anthropic" is the relay the recording upstream has always played.
-TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (BedrockInvoke(), BedrockConverse(), Gemini(), OpenAIChat(), Vertex())}
+TRANSLATED: dict[str, UpstreamFormat] = {f.name: f for f in (BedrockInvoke(), BedrockConverse(), Gemini(), OpenAIChat(), OpenAIResponses(), Vertex())}
 FORMAT_NAMES = (ANTHROPIC, *TRANSLATED)
 
 

@@ -15,7 +15,7 @@ from conformance.differential import compare
 from conformance.expect import check, fail
 from conformance.overlap import overlapping
 from conformance.upstream.answers import error_body, text_stream_events, tool_use_events
-from conformance.upstream.recorder import Scenario, conversation_turn
+from conformance.upstream.recorder import Scenario
 from conformance.upstream.script import json_script, sse_script
 
 # A streamed answer with several deltas, multi-byte text and JSON-escaped characters: what the CLI prints
@@ -40,7 +40,7 @@ def request_json(received) -> dict:
 def next_turn(requests, requirement: str, carrying: str):
     """The first request of the conversation's second turn (after Claude Code ran the tool)."""
     __tracebackhide__ = True
-    follow_ups = [r for r in requests if conversation_turn(r.body) == 2]
+    follow_ups = [r for r in requests if r.turn == 2]
     if not follow_ups:
         fail(requirement, f"{len(requests)} request(s) reached the upstream, none of them the turn after the tool call",
              f"a second turn carrying {carrying}")

@@ -77,6 +77,11 @@ class ReceivedRequest:
     def kind(self) -> str:
         return self.call.kind if self.call else endpoint_kind(self.path)
 
+    @property
+    def turn(self) -> int:
+        """Which turn of its conversation the request is (1 + the assistant messages in its history)."""
+        return conversation_turn(self.meaning if self.meaning is not None else self.body)
+
     def messages_request(self) -> dict:
         """The request as an Anthropic Messages body: its JSON, or, from a provider of another format, its meaning."""
         return self.meaning if self.call is not None and self.meaning is not None else json.loads(self.body)
@@ -98,10 +103,10 @@ class Scenario:
     requests: list[ReceivedRequest] = field(default_factory=list)
     log: StepLog = field(default_factory=StepLog)
 
-    def script_for(self, request_number: int, body: bytes) -> Script | None:
-        """The script that answers the scenario's request_number-th request (1-based) with this body."""
+    def script_for(self, request_number: int, received: "ReceivedRequest") -> Script | None:
+        """The script that answers the scenario's request_number-th request (1-based), `received`."""
         scripts = (self.script, *self.later)
-        position = conversation_turn(body) if self.by_turn else request_number
+        position = received.turn if self.by_turn else request_number
         return scripts[min(position, len(scripts)) - 1]
 
     @property
@@ -110,17 +115,16 @@ class Scenario:
         return f"{SCENARIO_MARKER} {self.nonce}"
 
 
-def conversation_turn(body: bytes) -> int:
-    """1 + the assistant messages in a Messages request's history (1 for a body that is not one)."""
+def conversation_turn(body: bytes | dict) -> int:
+    """1 + the assistant messages in a Messages request's history (1 for a body that is not one). A provider's
+    request of another format is given as its meaning (ReceivedRequest.meaning)."""
     try:
-        messages = json.loads(body).get("messages")
+        messages = (body if isinstance(body, dict) else json.loads(body)).get("messages")
     except (ValueError, AttributeError):
         return 1
     if not isinstance(messages, list):
-        messages = json.loads(body).get("contents")  # Gemini's history: roles user and model
-    if not isinstance(messages, list):
         return 1
-    return 1 + sum(1 for m in messages if isinstance(m, dict) and m.get("role") in ("assistant", "model"))
+    return 1 + sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant")
 
 
 class RecordingUpstream:
@@ -190,7 +194,7 @@ class RecordingUpstream:
             scenario = self._scenarios.get(nonce) if nonce else None
             if scenario is not None:
                 scenario.requests.append(received)
-                script = scenario.script_for(len(scenario.requests), body)
+                script = scenario.script_for(len(scenario.requests), received)
             else:
                 self.unmatched.append(received)
         response = self._answer(received, scenario, script)
