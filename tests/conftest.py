@@ -4,11 +4,13 @@ against the reference gateway started as its own process, with or without a faul
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +97,32 @@ FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypot
                             for arg in ("-p", f"no:{name}"))
 
 
+# The suite mostly waits on sockets and timers: a run keeps a core about a third busy. At most this many suite runs
+# go at once on the machine, whichever xdist worker or matrix starts them, so a loaded 2-core machine never
+# starves a run into a timing verdict it would not give alone (the suite's margins are a second and more).
+SUITE_RUN_SLOTS = 5
+SLOT_DIR = Path(tempfile.gettempdir()) / f"cgc-selftest-slots-{os.getuid()}"
+
+
+@contextlib.contextmanager
+def suite_run_slot() -> Iterator[None]:
+    """One of SUITE_RUN_SLOTS machine-wide slots (flock on a file each), held while a suite run goes."""
+    SLOT_DIR.mkdir(exist_ok=True)
+    while True:
+        for slot in range(SUITE_RUN_SLOTS):
+            with open(SLOT_DIR / f"{slot}.lock", "w") as handle:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+                return
+        time.sleep(0.1)
+
+
 def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> SuiteRun:
     """Run the conformance suite in a subprocess, as `pytest conformance/suite ...` from the checkout."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
@@ -102,13 +130,14 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
     if token is not None:
         environ["GATEWAY_TOKEN"] = token
     environ.update(env or {})
-    started = time.monotonic()
-    completed = subprocess.run(
-        [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
-         "--report-dir", str(report_dir), *args],
-        cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
-    )
-    return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir, time.monotonic() - started)
+    with suite_run_slot():
+        started = time.monotonic()
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
+             "--report-dir", str(report_dir), *args],
+            cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
+        )
+        return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir, time.monotonic() - started)
 
 
 def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None) -> SuiteRun:

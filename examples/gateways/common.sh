@@ -16,6 +16,13 @@ wait_for_port() {  # wait_for_port PORT PID SECONDS
   done
 }
 
+# setup_of ARG SETUPS...: the set-up a recipe was asked for (its first argument when it names one, else the first).
+setup_of() {
+  local asked=$1; shift
+  for setup in "$@"; do [ "$asked" = "$setup" ] && { echo "$setup"; return; }; done
+  echo "$1"
+}
+
 # run_suite NAME GATEWAY_URL [suite options...]: the suite against a started gateway; keeps its exit status.
 run_suite() {
   local name=$1 url=$2; shift 2
