@@ -130,8 +130,11 @@ class UpstreamFormat:
         if reply.other is not None:
             return Script((Respond(reply.status, reply.headers), Raw(reply.other)))
         if not call.streaming:
-            message = reply.whole_message() or {}
-            return json_answer(self.json_message(call, message))
+            answer = json_answer(self.json_message(call, reply.whole_message() or {}))
+            if reply.closes:  # the scripted answer is cut short: so is the provider's
+                data = answer.body_steps[0].data  # type: ignore[union-attr]
+                return Script((answer.respond, Raw(data[:len(data) // 2]), Close()))
+            return answer
         encoder = self.encoder(call)
         steps: list[Step] = []
         for step in reply.events():

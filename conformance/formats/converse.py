@@ -22,7 +22,7 @@ from typing import Any
 from conformance.formats import eventstream
 from conformance.formats.base import (
     OTHER, UPSTREAM_STOP, Call, StreamEncoder, StreamReader, UpstreamCall, UpstreamFormat, client_tool_id, content_blocks,
-    json_answer, loads, system_texts, tool_result_text, upstream_tool_id,
+    loads, system_texts, tool_result_text, upstream_tool_id,
 )
 from conformance.formats.messages import PROMPT_TOO_LONG, StreamBuilder, anthropic_usage, error_envelope, message_from_events
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script

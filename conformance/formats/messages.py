@@ -69,9 +69,6 @@ class Reply:
             return message_from_events([s for s in self.steps if isinstance(s, dict)])
         return None
 
-    def stream_error(self) -> dict[str, Any] | None:
-        return next((s["error"] for s in self.steps or () if isinstance(s, dict) and s.get("type") == "error"), None)
-
 
 def read_script(script: Script) -> Reply:
     respond = script.respond
@@ -180,7 +177,6 @@ class StreamBuilder:
 
     message_id: str
     model: str
-    events: list[dict[str, Any]] = field(default_factory=list)
     open_index: int | None = None
     open_key: Any = None  # what the open block belongs to (text, reasoning, a tool call's upstream index)
     next_index: int = 0
