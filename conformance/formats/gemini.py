@@ -31,11 +31,18 @@ MODEL_PATH = re.compile(r"/models/([^/:]+):(generateContent|streamGenerateConten
 KNOWN_FIELDS = {"contents", "systemInstruction", "system_instruction", "tools", "toolConfig", "tool_config",
                 "generationConfig", "generation_config", "safetySettings", "safety_settings", "cachedContent",
                 "cached_content", "labels"}
-PART_FIELDS = {"text", "thought", "thoughtSignature", "inlineData", "fileData", "functionCall", "functionResponse",
-               "executableCode", "codeExecutionResult", "videoMetadata"}
-GENERATION_FIELDS = {"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "candidateCount", "seed",
-                     "responseMimeType", "responseSchema", "presencePenalty", "frequencyPenalty", "thinkingConfig",
-                     "responseModalities", "responseLogprobs", "logprobs"}
+# `parameters` is the API's Schema object; `parametersJsonSchema` (newer) takes any JSON Schema.
+def with_snake_case(names: set[str]) -> set[str]:
+    """The API's JSON takes each field in lowerCamelCase and in its proto name (snake_case)."""
+    return names | {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), name) for name in names}
+
+
+PART_FIELDS = with_snake_case({"text", "thought", "thoughtSignature", "inlineData", "fileData", "functionCall",
+                               "functionResponse", "executableCode", "codeExecutionResult", "videoMetadata"})
+GENERATION_FIELDS = with_snake_case({"maxOutputTokens", "temperature", "topP", "topK", "stopSequences", "candidateCount",
+                                     "seed", "responseMimeType", "responseSchema", "responseJsonSchema", "presencePenalty",
+                                     "frequencyPenalty", "thinkingConfig", "responseModalities", "responseLogprobs",
+                                     "logprobs", "mediaResolution", "speechConfig"})
 # JSON Schema keys the API's Schema object has no field for (claude-code-router's Gemini transformer drops them).
 UNSUPPORTED_SCHEMA_KEYS = ("$schema", "additionalProperties")
 FINISH = {"end_turn": "STOP", "tool_use": "STOP", "stop_sequence": "STOP", "max_tokens": "MAX_TOKENS",
@@ -61,6 +68,10 @@ def schema_problem(schema: Any, where: str) -> str | None:
     elif isinstance(schema, list):
         return next((p for i, v in enumerate(schema) if (p := schema_problem(v, f"{where}[{i}]"))), None)
     return None
+
+
+def declarations_of(tool: dict[str, Any]) -> list[dict[str, Any]]:
+    return tool.get("functionDeclarations") or tool.get("function_declarations") or []
 
 
 def clean_schema(schema: Any) -> Any:
@@ -121,7 +132,7 @@ class Gemini(UpstreamFormat):
                         "function call turn.")
             calls_pending = sum(1 for p in parts if "functionCall" in p) if content["role"] == "model" else 0
         for i, tool in enumerate(body.get("tools") or ()):
-            for j, declaration in enumerate(tool.get("functionDeclarations") or tool.get("function_declarations") or ()):
+            for j, declaration in enumerate(declarations_of(tool)):
                 if problem := schema_problem(declaration.get("parameters"), f"tools[{i}].function_declarations[{j}].parameters"):
                     return problem
         return None
@@ -133,9 +144,9 @@ class Gemini(UpstreamFormat):
         for turn, content in enumerate(body.get("contents", [])):
             blocks = []
             for position, part in enumerate(p for p in content["parts"] if "functionCall" in p or "functionResponse" in p):
-                # Gemini pairs a response with the call at the same position of the previous turn: the id says so.
+                # A response answers the call with its id or, without ids, the call at its position in the turn before.
                 kind = "functionCall" if "functionCall" in part else "functionResponse"
-                position_id = f"{turn - (kind == 'functionResponse')}:{position}:{part[kind].get('name')}"
+                position_id = part[kind].get("id") or f"{turn - (kind == 'functionResponse')}:{position}:{part[kind].get('name')}"
                 if kind == "functionCall":
                     blocks.append({"type": "tool_use", "id": position_id, "name": part[kind].get("name"),
                                    "input": part[kind].get("args", {})})
@@ -151,10 +162,10 @@ class Gemini(UpstreamFormat):
         config = body.get("generationConfig") or {}
         meaning: dict[str, Any] = {"model": call.model, "system": system, "messages": messages,
                                    "max_tokens": config.get("maxOutputTokens")}
-        declarations = [d for t in body.get("tools") or () for d in t.get("functionDeclarations") or ()]
+        declarations = [d for t in body.get("tools") or () for d in declarations_of(t)]
         if declarations:
-            meaning["tools"] = [{"name": d["name"], "description": d.get("description"), "input_schema": d.get("parameters")}
-                                for d in declarations]
+            meaning["tools"] = [{"name": d["name"], "description": d.get("description"),
+                                 "input_schema": d.get("parameters", d.get("parametersJsonSchema"))} for d in declarations]
         if "stopSequences" in config:
             meaning["stop_sequences"] = config["stopSequences"]
         if "temperature" in config:

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conformance.expect import answered, check, fail
+from conformance.formats.base import OTHER
 from conformance.overlap import overlapping
 from conformance.requests import captured_headers, message_body, with_header
 from conformance.shapes import json_problems, schema_problems
@@ -248,5 +249,10 @@ def test_non_streaming_blocks_are_complete(gateway, upstream, model):
         missing = [f for f in required.get(block.get("type"), ()) if f not in block]
         check(not missing, "MSG-2", f"a {block.get('type')} block arrived without {missing}: {block}", "every block with its required fields")
     sent_types = [b["type"] for b in fixture_message("complete_blocks")["content"]]
-    check([b.get("type") for b in message["content"]] == sent_types, "MSG-2",
-          f"the upstream sent blocks {sent_types}; the client received {[b.get('type') for b in message['content']]}")
+    received_types = [b.get("type") for b in message["content"]]
+    if upstream.recorder.format is not None and upstream.recorder.format.family == OTHER:
+        # Another provider's reasoning may be dropped on the way (TRN-9); the other blocks must all arrive.
+        sent_types = [t for t in sent_types if t != "thinking"]
+        received_types = [t for t in received_types if t != "thinking"]
+    check(received_types == sent_types, "MSG-2",
+          f"the upstream sent blocks {sent_types}; the client received {received_types}")

@@ -16,7 +16,7 @@ import json
 import pytest
 
 from conformance.expect import answered, check, fail
-from conformance.formats.messages import PROMPT_TOO_LONG, TOOL_ID
+from conformance.formats.messages import PROMPT_TOO_LONG, TOOL_ID, text_of
 from conformance.forwarding import captured_request, with_marker
 from conformance.overlap import overlapping
 from conformance.requests import captured_headers, message_body, with_header
@@ -252,8 +252,11 @@ def test_request_meaning_reaches_the_upstream(history_request, upstream):
     got = scenario.requests[-1].messages_request()
     upstream_system = "\n".join(b.get("text", "") for b in got.get("system") or ())
     for text in [b["text"] for b in body["system"] if not b["text"].startswith("x-anthropic-billing-header")]:
+        elsewhere = any(text in text_of(m["content"]) for m in got["messages"])
         check(text in upstream_system, "TRN-4", f"the system block starting {text[:80]!r} is not in what the upstream received as "
-              f"its system prompt ({len(upstream_system)} characters)", "every system block's text, in order")
+              f"its system prompt ({len(upstream_system)} characters)"
+              + ("; it arrived as the text of a conversation turn, where the model reads it as something the user said" if elsewhere else ""),
+              "every system block's text, in order, in the provider's system instruction")
     check(tool_definitions(got.get("tools")) == tool_definitions(body["tools"]), "TRN-4",
           f"the upstream received tools {sorted(tool_definitions(got.get('tools')))}",
           f"the client's {len(tool_definitions(body['tools']))} tools with the same descriptions, properties and required lists")
