@@ -79,10 +79,19 @@ def diagnose(
     upstream_url: str | None,
     upstream_reached: bool,
     probe_at: Callable[[str], Exchange] | None = None,
+    other_format: tuple[str, str, str] | None = None,
 ) -> Preflight:
     """Read the route and credential probes. probe_at(base_url) sends one more probe to another base URL
-    (used to confirm the fix for a base URL that ends in /v1)."""
+    (used to confirm the fix for a base URL that ends in /v1). other_format: (declared format, the format of a request
+    the recording upstream received instead, that request's method and path)."""
     findings: list[Finding] = []
+    if other_format is not None:
+        declared, found, request = other_format
+        return Preflight([Finding(
+            "upstream format", False,
+            f"the run declares --upstream-format {declared}, but the gateway sent the recording upstream {request}, a "
+            f"{found} request: the recording upstream cannot play the provider the gateway talks to",
+            f"run with --upstream-format {found} (README: translating gateways)", blocks=True)])
     answered = [e for e in probes if e.status is not None]
     if probes and not answered and all(e.error_kind in CONNECTION_FAILURES for e in probes):
         return Preflight([_unreachable(setting.gateway_url, probes[0])])

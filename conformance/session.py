@@ -17,7 +17,9 @@ from conformance import CLAUDE_CODE_FIXTURE_VERSION
 from conformance.catalog import catalog, suite_requirement_ids
 from conformance.claude_cli import ClaudeCli, ClaudeCode, find_cli
 from conformance.evidence import TestUpstream
+from conformance.formats import format_of_request
 from conformance.formats.applicability import not_applicable
+from conformance.formats.base import loads
 from conformance.overlap import Overlap, job_names
 from conformance.client import NOT_SENT, GatewayClient, request_kind
 from conformance.requests import MESSAGES_PATH
@@ -191,7 +193,16 @@ class ConformanceRun:
         probes = [e for c in self.clients for e in c.exchanges]
         upstream_reached = bool(target.upstream and target.upstream.all_requests)
         return diagnose(setting, probes, auth.declared if auth.found_by == "probing" else (), target.upstream_url,
-                        upstream_reached, lambda base_url: probe_at(target, self.client("both"), base_url, routes))
+                        upstream_reached, lambda base_url: probe_at(target, self.client("both"), base_url, routes),
+                        self.other_upstream_format(target))
+
+    def other_upstream_format(self, target) -> tuple[str, str, str] | None:
+        """A request the recording upstream got in another format than the declared one (a set-up mistake)."""
+        for received in target.upstream.all_requests if target.upstream else ():
+            found = format_of_request(received.method, received.raw_path, loads(received.body))
+            if found is not None and found != self.config.upstream_format:
+                return self.config.upstream_format, found, f"{received.method} {received.path}"
+        return None
 
     # ---- pytest hooks
     @pytest.hookimpl(tryfirst=True)

@@ -161,3 +161,11 @@ def test_gateway_that_throttles_itself_is_named_once_as_the_cause(tmp_path):
     assert sorted(causes[0]["consequences"]) == run.requirements_with("failed") and len(causes) == 1
     assert run.stdout.count("FAILED GATEWAY-THROTTLE") == 1 and "disable_cooldowns" in run.stdout
     assert run.document["verdict_reason"].startswith("MUST requirements failed: GATEWAY-THROTTLE")
+
+
+def test_undeclared_translation_names_the_format_the_gateway_speaks(tmp_path):
+    # The gateway translates to Gemini; the run declares OpenAI: the suite names the format it saw, not a model problem.
+    with reference_gateway(upstream_format="gemini") as gateway:
+        run = run_against(gateway, tmp_path, "--upstream-format", "openai")
+    blocker = assert_not_tested(run, "--upstream-format openai", "a gemini request", "run with --upstream-format gemini")
+    assert blocker["check"] == "upstream format" and ":streamGenerateContent" not in blocker["fix"]

@@ -19,6 +19,15 @@ def family(name: str) -> str:
     return RELAY if name == ANTHROPIC else TRANSLATED[name].family
 
 
+def format_of_request(method: str, raw_path: str, body) -> str | None:
+    """The format whose Messages endpoint a request to the recording upstream is (None: none the suite plays)."""
+    from conformance.upstream.recorder import endpoint_kind  # the relay's paths
+
+    if method == "POST" and endpoint_kind(raw_path.split("?", 1)[0]) == "messages":
+        return ANTHROPIC
+    return next((name for name, f in TRANSLATED.items() if f.classify(method, raw_path, body).kind == "messages"), None)
+
+
 def translated(name: str) -> UpstreamFormat | None:
     """The format the recording upstream renders its answers in; None for the Anthropic relay."""
     return TRANSLATED.get(name)

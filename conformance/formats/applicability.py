@@ -52,6 +52,8 @@ def not_applicable(upstream_format: str) -> dict[str, str]:
     table = {**dict.fromkeys(("ERR-1", "ERR-9"), OTHER_FORMAT_TABLE["ERR-1"]),
              **dict.fromkeys(("BODY-17", "HDR-4"), "not applicable to an Anthropic dialect: its upstream reads other bytes"),
              "E2E-5": OTHER_FORMAT_TABLE["E2E-5"], "ERR-8": "applies to upstreams of another format only",
+             "BODY-12": "replaced by TRN-10 for an Anthropic dialect: the Claude model name is mapped to the provider's model "
+                        "id in the URL (a Bedrock or Vertex model id)",
              **dict.fromkeys(("TRN-1", "TRN-2", "TRN-3", "TRN-4", "TRN-5", "TRN-6", "TRN-9"),
                              "an Anthropic dialect carries Anthropic events and bodies: the A-J requirements apply as written")}
     if not provider.pingless:

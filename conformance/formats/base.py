@@ -78,6 +78,9 @@ class UpstreamFormat:
     relays_stream: ClassVar[bool] = False
     # The client's anthropic-* headers go upstream too (Vertex); Bedrock takes the betas in its body.
     forwards_anthropic_headers: ClassVar[bool] = False
+    # The provider's plain finish reason can follow tool calls: OpenAI-compatible servers that say "stop", Gemini's
+    # STOP (TRN-3). Converse says tool_use, and the Responses API has no finish reason.
+    plain_stop_after_tool_calls: ClassVar[bool] = True
     # The provider takes stop sequences (the Responses API has none: they cannot reach it, TRN-4).
     takes_stop_sequences: ClassVar[bool] = True
     # The provider's stream can carry SSE comment lines (an SSE stream relayed as it is).

@@ -49,6 +49,7 @@ class BedrockConverse(UpstreamFormat):
     family = OTHER
     title = "Amazon Bedrock Converse"
     gives_retry_after = False
+    plain_stop_after_tool_calls = False
     stream_headers = (("content-type", eventstream.CONTENT_TYPE),)
     setup = ("the Bedrock runtime endpoint override (LiteLLM: `aws_bedrock_runtime_endpoint` = `http://HOST:PORT`, "
              "model `bedrock/converse/<model id>`); dummy AWS credentials (any key id and secret, a region)")

@@ -38,6 +38,7 @@ class Vertex(UpstreamFormat):
     name = "vertex"
     family = DIALECT
     title = "Google Vertex AI rawPredict (Anthropic on Vertex)"
+    plain_stop_after_tool_calls = False
     pingless = False  # the Messages API's own stream, pings and all
     relays_stream = True
     forwards_anthropic_headers = True
@@ -99,6 +100,7 @@ class BedrockInvoke(UpstreamFormat):
     name = "bedrock"
     family = DIALECT
     title = "Amazon Bedrock InvokeModel (Anthropic on Bedrock)"
+    plain_stop_after_tool_calls = False
     stream_headers = (("content-type", eventstream.CONTENT_TYPE),)
     gives_retry_after = False
     setup = ("the Bedrock runtime endpoint override (LiteLLM: `aws_bedrock_runtime_endpoint` = `http://HOST:PORT`, model "

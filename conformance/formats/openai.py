@@ -28,7 +28,8 @@ KNOWN_FIELDS = {
     "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "stream",
     "stream_options", "tools", "tool_choice", "parallel_tool_calls", "user", "n", "seed", "presence_penalty",
     "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "response_format", "reasoning_effort",
-    "metadata", "store", "service_tier", "modalities", "audio", "prediction", "web_search_options",
+    "metadata", "store", "service_tier", "modalities", "audio", "prediction", "web_search_options", "prompt_cache_key",
+    "safety_identifier", "verbosity", "prompt_cache_retention", "functions", "function_call",
 }
 PART_TYPES = {"user": ("text", "image_url", "input_audio", "file"), "system": ("text",), "developer": ("text",),
               "assistant": ("text", "refusal"), "tool": ("text",)}

@@ -28,7 +28,8 @@ from conformance.sse import SSEParser
 
 KNOWN_FIELDS = {"model", "input", "instructions", "tools", "tool_choice", "max_output_tokens", "temperature", "top_p",
                 "stream", "reasoning", "store", "parallel_tool_calls", "text", "truncation", "metadata", "include",
-                "previous_response_id", "user", "service_tier", "background", "prompt", "top_logprobs", "stream_options"}
+                "previous_response_id", "user", "service_tier", "background", "prompt", "top_logprobs", "stream_options",
+                "prompt_cache_key", "prompt_cache_retention", "safety_identifier", "max_tool_calls", "conversation"}
 PART_TYPES = {"user": ("input_text", "input_image", "input_file"), "system": ("input_text",), "developer": ("input_text",),
               "assistant": ("output_text", "refusal")}
 ITEM_TYPES = ("message", "function_call", "function_call_output", "reasoning")
@@ -44,6 +45,7 @@ class OpenAIResponses(OpenAIChat):
     setup = ("the provider's base URL (LiteLLM: `api_base` = `http://HOST:PORT/v1` for an `openai/` model, which "
              "LiteLLM's /v1/messages sends to /v1/responses); any API key")
     takes_stop_sequences = False
+    plain_stop_after_tool_calls = False
 
     # ---------------------------------------------------------------- the recording upstream's side
     def classify(self, method: str, path: str, body: Any) -> Call:

@@ -4,7 +4,7 @@
 # recording upstream), so the suite sends them with --gateway-header, as Claude Code would send them
 # from ANTHROPIC_CUSTOM_HEADERS. The credential is passed through to the provider (Portkey's open-source
 # gateway has no client keys of its own).   examples/gateways/portkey/run.sh [SETUP] [extra suite options]
-# SETUP: anthropic (the default) or bedrock (x-portkey-provider: bedrock with the custom host and dummy AWS
+# SETUP: anthropic (the default) or bedrock (x-portkey-provider: bedrock, which Portkey calls through Bedrock Converse, with the custom host and dummy AWS
 # credentials in headers; Portkey's /v1/messages translates only for Anthropic, Bedrock and Vertex providers).
 source "$(dirname "$0")/../common.sh"
 SETUP=$(setup_of "${1:-}" anthropic bedrock); [ "${1:-}" = "$SETUP" ] && shift
@@ -23,7 +23,7 @@ wait_for_port "$GATEWAY_PORT" "$GATEWAY_PID" 60
 echo "Portkey gateway $VERSION ($SETUP) listening on 127.0.0.1:$GATEWAY_PORT, upstream 127.0.0.1:$UPSTREAM_PORT"
 if [ "$SETUP" = bedrock ]; then
   # Dummy AWS credentials: the recording upstream does not check SigV4 signatures.
-  run_suite "$NAME" "http://127.0.0.1:$GATEWAY_PORT" --upstream-format bedrock \
+  run_suite "$NAME" "http://127.0.0.1:$GATEWAY_PORT" --upstream-format bedrock-converse \
     --gateway-header "x-portkey-provider: bedrock" \
     --gateway-header "x-portkey-custom-host: http://127.0.0.1:$UPSTREAM_PORT" \
     --gateway-header "x-portkey-aws-access-key-id: AKIDCONFORMANCEDUMMY" \
