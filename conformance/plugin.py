@@ -243,6 +243,13 @@ def overlapped(request: pytest.FixtureRequest):
 
 
 @pytest.fixture
+def after_timed_streams(request: pytest.FixtureRequest) -> None:
+    """For a test that sends a heavy request: wait until the timed exchanges started with the run are done
+    (conformance.overlap.Overlap.quiet)."""
+    _run(request).overlap.quiet()
+
+
+@pytest.fixture
 def model(run_config: RunConfig) -> str:
     return run_config.model
 

@@ -16,7 +16,8 @@ from conformance.formats import TRANSLATED
 from conformance.formats.applicability import not_applicable
 from conformance.reference.faults import FAULTS, Fault
 from tests.conftest import SuiteRun
-from tests.test_faults import FULL_MATRIX, PARALLEL_RUNS, run_fault
+from conformance.bounds import run_bound_s
+from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, PARALLEL_RUNS, run_fault
 
 FORMATS = sorted(TRANSLATED)
 TRANSLATION_FAULTS = sorted(name for name, cls in FAULTS.items() if cls.translating_only)
@@ -33,7 +34,9 @@ def formats_of(fault: str) -> list[str]:
 # Relay faults that a dialect's translator commits the same way (it forwards the client's anthropic-* headers).
 RELAY_FAULTS_IN_DIALECTS = [("strip-anthropic-beta", "vertex")]
 FAULT_JOBS = [(fault, f) for fault in TRANSLATION_FAULTS for f in formats_of(fault)] + RELAY_FAULTS_IN_DIALECTS
-JOBS = [(Fault.name, f) for f in FORMATS] + FAULT_JOBS
+# A gateway that never answers, in a translating run: SSE-14's 21 s silence must not stretch the run past the bound.
+HOSTILE_JOB = ("never-answers", "openai")
+JOBS = [(Fault.name, f) for f in FORMATS] + FAULT_JOBS + [HOSTILE_JOB]
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +72,20 @@ def test_translation_fault_fails_exactly_what_it_breaks(translation_runs, fault,
     assert run.returncode == (1 if must_broken else 0)
 
 
+def test_a_translating_run_against_a_hostile_gateway_ends_within_the_stated_bound(translation_runs):
+    run = translation_runs[HOSTILE_JOB]
+    assert run.wall_s <= run_bound_s(float(NEVER_ANSWERS_TIMEOUT)), f"{run.wall_s:.1f} s"
+    assert run.document["verdict"] == "not tested" or run.requirements_with("failed")
+    assert {p.name for p in run.report_dir.iterdir()} >= {"conformance.html", "conformance.json", "conformance.md", "junit.xml"}
+
+
 def test_translation_fault_matrix_snapshot(translation_runs, snapshot):
     # One entry per fault: the requirements it fails, the same in every format it ran in.
     matrix: dict[str, list[list[str]]] = {}
-    for (name, _), run in sorted(translation_runs.items()):
+    for job, run in sorted(translation_runs.items()):
+        if job == HOSTILE_JOB:
+            continue
+        name = job[0]
         failed = run.requirements_with("failed")
         if failed not in matrix.setdefault(name, []):
             matrix[name].append(failed)

@@ -141,12 +141,16 @@ class Gemini(UpstreamFormat):
         instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
         system = [{"type": "text", "text": p["text"]} for p in instruction.get("parts", []) if "text" in p]
         messages: list[dict[str, Any]] = []
+        calls_before: list[str] = []  # the call ids of the last model turn
         for turn, content in enumerate(body.get("contents", [])):
             blocks = []
             for position, part in enumerate(p for p in content["parts"] if "functionCall" in p or "functionResponse" in p):
-                # A response answers the call with its id or, without ids, the call at its position in the turn before.
+                # A response answers the call with its id or, without one, the call at its position in the turn before.
                 kind = "functionCall" if "functionCall" in part else "functionResponse"
-                position_id = part[kind].get("id") or f"{turn - (kind == 'functionResponse')}:{position}:{part[kind].get('name')}"
+                positional = f"{turn}:{position}:{part[kind].get('name')}"
+                if kind == "functionResponse" and position < len(calls_before):
+                    positional = calls_before[position]
+                position_id = part[kind].get("id") or positional
                 if kind == "functionCall":
                     blocks.append({"type": "tool_use", "id": position_id, "name": part[kind].get("name"),
                                    "input": part[kind].get("args", {})})
@@ -155,6 +159,8 @@ class Gemini(UpstreamFormat):
                     text = response.get("output", response.get("error", response))
                     blocks.append({"type": "tool_result", "tool_use_id": position_id, "is_error": "error" in response,
                                    "content": text if isinstance(text, str) else json.dumps(text)})
+            if content["role"] == "model":
+                calls_before = [b["id"] for b in blocks if b["type"] == "tool_use"]
             text = "".join(p.get("text", "") for p in content["parts"] if "text" in p and not p.get("thought"))
             if text:
                 blocks.append({"type": "text", "text": text})

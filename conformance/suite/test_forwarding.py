@@ -358,7 +358,7 @@ LARGE_BODY_SIZES = {"2 MB": 2_000_000, "10 MB": 10_000_000}
 
 @pytest.mark.req("BODY-16")
 @pytest.mark.parametrize("size", list(LARGE_BODY_SIZES))
-def test_large_request_body_reaches_the_upstream(relay, size, run_config):
+def test_large_request_body_reaches_the_upstream(after_timed_streams, relay, size, run_config):
     body = print_mode_body()
     long_result = ("line of a long tool result: file contents, logs, diffs 0123456789\n" * (LARGE_BODY_SIZES[size] // 66 + 1))[:LARGE_BODY_SIZES[size]]
     if run_config.provider is None:

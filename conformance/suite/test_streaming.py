@@ -40,12 +40,12 @@ def judged_stream(scenario, stream, requirement):
 
 
 # The two tests with long deliberate waits: their exchanges start with the run (conformance.overlap).
-@overlapping("paced-text")
+@overlapping("paced-text", timed=True)
 def paced_text_exchange(job):
     return stream_through(job.gateway(), job.upstream(), job.model, "paced_text")
 
 
-@overlapping("keep-alives")
+@overlapping("keep-alives", timed=True)
 def keepalive_exchanges(job):
     # The ping run and the comment run play at once: the verdict compares gaps, and this halves the wait.
     gateway, upstream = job.gateway(), job.upstream()

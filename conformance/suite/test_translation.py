@@ -452,7 +452,7 @@ def longest_silence(received: ReceivedStream, what: str, requirement: str) -> fl
     return max(received.read_gaps(started, received.exchange.finished_at))
 
 
-@overlapping("banner-silence")
+@overlapping("banner-silence", timed=True)
 def banner_silence(job):
     return silence_turn(job.gateway(), job.upstream(), job.model, BANNER_SILENCE_S)
 
