@@ -141,26 +141,28 @@ class Gemini(UpstreamFormat):
         instruction = body.get("systemInstruction") or body.get("system_instruction") or {}
         system = [{"type": "text", "text": p["text"]} for p in instruction.get("parts", []) if "text" in p]
         messages: list[dict[str, Any]] = []
-        calls_before: list[str] = []  # the call ids of the last model turn
+        calls_before: list[tuple[str, str]] = []  # (id, name) of each call of the last model turn
         for turn, content in enumerate(body.get("contents", [])):
             blocks = []
             for position, part in enumerate(p for p in content["parts"] if "functionCall" in p or "functionResponse" in p):
-                # A response answers the call with its id or, without one, the call at its position in the turn before.
                 kind = "functionCall" if "functionCall" in part else "functionResponse"
-                positional = f"{turn}:{position}:{part[kind].get('name')}"
-                if kind == "functionResponse" and position < len(calls_before):
-                    positional = calls_before[position]
-                position_id = part[kind].get("id") or positional
+                name = part[kind].get("name")
+                part_id = part[kind].get("id") or f"{turn}:{position}:{name}"
+                if kind == "functionResponse" and not part[kind].get("id"):
+                    # Without an id a response answers the call at its position when the names agree, else the
+                    # previous turn's call of its name.
+                    same_place = calls_before[position] if position < len(calls_before) else None
+                    part_id = same_place[0] if same_place and same_place[1] == name else next(
+                        (i for i, n in calls_before if n == name), part_id)
                 if kind == "functionCall":
-                    blocks.append({"type": "tool_use", "id": position_id, "name": part[kind].get("name"),
-                                   "input": part[kind].get("args", {})})
+                    blocks.append({"type": "tool_use", "id": part_id, "name": name, "input": part[kind].get("args", {})})
                 else:
                     response = part[kind].get("response") or {}
                     text = response.get("output", response.get("error", response))
-                    blocks.append({"type": "tool_result", "tool_use_id": position_id, "is_error": "error" in response,
+                    blocks.append({"type": "tool_result", "tool_use_id": part_id, "is_error": "error" in response,
                                    "content": text if isinstance(text, str) else json.dumps(text)})
             if content["role"] == "model":
-                calls_before = [b["id"] for b in blocks if b["type"] == "tool_use"]
+                calls_before = [(b["id"], b["name"]) for b in blocks if b["type"] == "tool_use"]
             text = "".join(p.get("text", "") for p in content["parts"] if "text" in p and not p.get("thought"))
             if text:
                 blocks.append({"type": "text", "text": text})

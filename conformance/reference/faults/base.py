@@ -127,6 +127,8 @@ FAULTS: dict[str, type[Fault]] = {}
 
 
 def fault(cls: type[Fault]) -> type[Fault]:
+    if cls.name in FAULTS:
+        raise ValueError(f"two faults named {cls.name!r}: {FAULTS[cls.name].__qualname__} and {cls.__qualname__}")
     FAULTS[cls.name] = cls
     return cls
 

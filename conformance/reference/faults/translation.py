@@ -214,8 +214,8 @@ class RateLimitAs500(TranslationFault):
 
 @fault
 class DropRetryAfter(TranslationFault):
-    name = "drop-retry-after"
-    description = "drops the upstream's retry-after from a 429"
+    name = "lose-retry-after"
+    description = "does not carry the provider's retry-after (header or Gemini's RetryInfo) to the client's 429"
     breaks = ("TRN-7",)
 
     @classmethod
