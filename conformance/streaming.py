@@ -20,6 +20,8 @@ from conformance.upstream.streams import stream_script
 # After the gateway has shown that its streams do not end, later streams wait this long past their script's
 # longest pause for the next byte: every scripted event has arrived by then on any working relay.
 KNOWN_STALL_GRACE_S = 1.0
+# A read during a scripted silence may take the silence plus this.
+SILENCE_READ_MARGIN_S = 10.0
 
 
 @dataclass
@@ -141,7 +143,7 @@ def stream_through(gateway: GatewayClient, upstream: RecordingUpstream | TestUps
 
 
 def stream_scripted(gateway: GatewayClient, upstream: RecordingUpstream | TestUpstream, model: str, script: Script,
-                    what: str, body: dict[str, Any] | None = None, read_timeout_s: float = 0.0) -> tuple[Scenario, ReceivedStream]:
+                    what: str, body: dict[str, Any] | None = None, silence_s: float = 0.0) -> tuple[Scenario, ReceivedStream]:
     """Script a fixture stream on the recording upstream and stream it through the gateway as Claude Code would.
 
     The exchange may take the script's own duration plus the run's read timeout; beyond that it is a
@@ -149,13 +151,17 @@ def stream_scripted(gateway: GatewayClient, upstream: RecordingUpstream | TestUp
     went on after its events arrived), the wait is the script's longest pause plus KNOWN_STALL_GRACE_S instead."""
     scenario = upstream.scenario(script)
     guard = gateway.stall_guard
-    wait = max(gateway.timeout_s, read_timeout_s)
+    wait = gateway.timeout_s
+    # A scripted silence longer than the read timeout: each read may wait it out (plus a margin), so a gateway that
+    # sends nothing in it is measured, not cut off; the whole exchange still ends by the same deadline.
+    read_timeout = max(wait, silence_s + SILENCE_READ_MARGIN_S) if silence_s else None
     if guard.streams_do_not_end:
         wait = min(wait, longest_pause(scenario.script) + KNOWN_STALL_GRACE_S)
     request = message_body(model, scenario.marker, stream=True, max_tokens=32000) if body is None else with_marker(body, scenario.marker, model)
     exchange = gateway.post_messages(
         request,
-        deadline_s=script_seconds(scenario.script) + wait, read_timeout_s=wait,
+        deadline_s=script_seconds(scenario.script) + max(wait, SILENCE_READ_MARGIN_S if silence_s else 0.0),
+        read_timeout_s=read_timeout or wait,
         label=f"streamed request (upstream plays {what})"
               + (f"; waited {wait:g} s for its end: {guard.streams_do_not_end}" if guard.streams_do_not_end else ""),
     )

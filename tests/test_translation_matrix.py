@@ -16,7 +16,7 @@ from conformance.formats import TRANSLATED
 from conformance.formats.applicability import not_applicable
 from conformance.reference.faults import FAULTS, Fault
 from tests.conftest import SuiteRun
-from conformance.bounds import run_bound_s
+from conformance.bounds import TRANSLATING_SILENCE_S, run_bound_s
 from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, PARALLEL_RUNS, run_fault
 
 FORMATS = sorted(TRANSLATED)
@@ -34,16 +34,29 @@ def formats_of(fault: str) -> list[str]:
 # Relay faults that a dialect's translator commits the same way (it forwards the client's anthropic-* headers).
 RELAY_FAULTS_IN_DIALECTS = [("strip-anthropic-beta", "vertex")]
 FAULT_JOBS = [(fault, f) for fault in TRANSLATION_FAULTS for f in formats_of(fault)] + RELAY_FAULTS_IN_DIALECTS
-# A gateway that never answers, in a translating run: SSE-14's 21 s silence must not stretch the run past the bound.
+# A gateway that never answers, in a translating run: SSE-14's 61 s silence stays within the bound stated for it.
 HOSTILE_JOB = ("never-answers", "openai")
 JOBS = [(Fault.name, f) for f in FORMATS] + FAULT_JOBS + [HOSTILE_JOB]
+
+
+# SSE-14 watches a 61 s silence; the translator's pings do not depend on the format, so by default the reference
+# watches it in one format (the others leave that test out and report SSE-14 not run); CGC_FULL_MATRIX=1: in all.
+SILENCE_FORMATS = FORMATS if FULL_MATRIX else ["openai"]
+SILENCE_TEST = "test_client_gaps_stay_under_twenty_seconds"
+
+
+def job_args(name: str, upstream_format: str) -> tuple[str, ...]:
+    if name == Fault.name and upstream_format not in SILENCE_FORMATS:
+        return ("-k", f"not {SILENCE_TEST}")
+    return ()
 
 
 @pytest.fixture(scope="session")
 def translation_runs(tmp_path_factory) -> dict[tuple[str, str], SuiteRun]:
     report_dirs = [tmp_path_factory.mktemp(f"{name}-{fmt}") for name, fmt in JOBS]
     with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
-        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, upstream_format=job[1]), JOBS, report_dirs))
+        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job_args(*job), upstream_format=job[1]),
+                             JOBS, report_dirs))
     return dict(zip(JOBS, runs))
 
 
@@ -55,7 +68,7 @@ def test_reference_translator_passes_the_default_run(translation_runs, upstream_
     assert run.document["warnings"] == []
     # Every requirement that applies to this format was judged and passed (SSE-5 is opt-in: -m long_silence).
     judged = set(run.requirements_with("passed"))
-    translating = {f"TRN-{n}" for n in range(1, 11)} | {"SSE-14", "ERR-8", "PROV-3"}
+    translating = {f"TRN-{n}" for n in range(1, 11)} | {"ERR-8", "PROV-3"} | ({"SSE-14"} if upstream_format in SILENCE_FORMATS else set())
     assert translating - set(not_applicable(upstream_format)) <= judged
     assert f"Upstream format: {upstream_format} (" in run.stdout
     assert "SSE-5" in run.requirements_with("not_run" if TRANSLATED[upstream_format].pingless else "not_applicable")
@@ -74,7 +87,8 @@ def test_translation_fault_fails_exactly_what_it_breaks(translation_runs, fault,
 
 def test_a_translating_run_against_a_hostile_gateway_ends_within_the_stated_bound(translation_runs):
     run = translation_runs[HOSTILE_JOB]
-    assert run.wall_s <= run_bound_s(float(NEVER_ANSWERS_TIMEOUT)), f"{run.wall_s:.1f} s"
+    bound = run_bound_s(float(NEVER_ANSWERS_TIMEOUT), TRANSLATING_SILENCE_S)
+    assert run.wall_s <= bound, f"{run.wall_s:.1f} s, bound {bound:.0f} s"
     assert run.document["verdict"] == "not tested" or run.requirements_with("failed")
     assert {p.name for p in run.report_dir.iterdir()} >= {"conformance.html", "conformance.json", "conformance.md", "junit.xml"}
 
