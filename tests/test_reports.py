@@ -60,9 +60,14 @@ def browser():
 def open_report(browser, run: SuiteRun, screenshot_name: str):
     from selenium.webdriver.common.by import By
 
+    from selenium.common.exceptions import TimeoutException
+
     browser.get((run.report_dir / "conformance.html").as_uri())
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(SCREENSHOT_DIR / screenshot_name))
+    try:  # for people looking at the page; the checks below read the DOM, which a busy machine does not delay
+        browser.save_screenshot(str(SCREENSHOT_DIR / screenshot_name))
+    except TimeoutException:
+        print(f"screenshot {screenshot_name} skipped: Chromium took too long to paint on a loaded machine")
     return lambda selector: browser.find_elements(By.CSS_SELECTOR, selector)
 
 
