@@ -17,11 +17,12 @@ import httpx
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from conformance.formats import UpstreamFormat
 from conformance.reference.faults import Fault
+from conformance.reference.faults.base import envelope
 from conformance.reference.translator import Translator
 
 # Hop-by-hop and framing headers are the connection's, not the message's (RFC 9110 7.6.1).
@@ -34,10 +35,6 @@ CREDENTIAL_HEADERS = {"authorization", "x-api-key"}
 UPSTREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=60.0, pool=10.0)
 
 API_ROUTES = {("POST", "/v1/messages"), ("POST", "/v1/messages/count_tokens"), ("GET", "/v1/models")}
-
-
-def error_response(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"type": "error", "error": {"type": error_type, "message": message}}, status_code=status)
 
 
 class ReferenceGateway:
@@ -96,7 +93,7 @@ class ReferenceGateway:
         try:
             upstream = await self.http.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
-            return error_response(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
+            return envelope(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
         response = StreamingResponse(
             self.fault.relay(self._relay(upstream), upstream),
             status_code=self.fault.response_status(upstream),

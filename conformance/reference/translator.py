@@ -24,17 +24,13 @@ from conformance.formats import UpstreamFormat
 from conformance.formats.base import loads
 from conformance.formats.messages import error_envelope, error_type_for
 from conformance.reference.faults import Fault
+from conformance.reference.faults.base import envelope
 from conformance.upstream.answers import UPSTREAM_CATALOGUE, models_page
 from conformance.upstream.script import Event
 
 PING = Event("ping", {"type": "ping"}).encode()
 # What a relayed dialect answer keeps of the upstream's headers.
 RELAYED_HEADERS = {"content-type", "content-encoding", "retry-after", "request-id", "cache-control"}
-
-
-def anthropic_error(status: int, error_type: str, message: str, retry_after: str | None = None) -> JSONResponse:
-    headers = {"retry-after": retry_after} if retry_after else None
-    return JSONResponse(error_envelope(error_type, message), status_code=status, headers=headers)
 
 
 class Translator:
@@ -50,7 +46,7 @@ class Translator:
             return JSONResponse(models_page(UPSTREAM_CATALOGUE, request.url.query))
         client_request = loads(body)
         if not isinstance(client_request, dict):
-            return anthropic_error(400, "invalid_request_error", "the request body is not a JSON object")
+            return envelope(400, "invalid_request_error", "the request body is not a JSON object")
         headers = self.upstream_headers(request)
         if path == "/v1/messages/count_tokens":
             return await self.count_tokens(http, client_request, body, headers)
@@ -69,7 +65,7 @@ class Translator:
         try:
             return await http.send(upstream_request, stream=True)
         except httpx.HTTPError as exc:
-            return anthropic_error(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
+            return envelope(502, "api_error", f"gateway could not reach the upstream: {type(exc).__name__}")
 
     async def count_tokens(self, http: httpx.AsyncClient, client_request: dict[str, Any], body: bytes, headers) -> Response:
         call = self.format.count_tokens_call(client_request)
@@ -123,7 +119,7 @@ class Translator:
         retry_after = upstream.headers.get("retry-after") or self.format.retry_after(body)
         status, error_type, message, retry_after = self.fault.translated_error(
             status, error_type or error_type_for(status), message, retry_after)
-        return anthropic_error(status, error_type, message, retry_after)
+        return envelope(status, error_type, message, retry_after)
 
     async def events(self, upstream: httpx.Response, model: str) -> AsyncIterator[bytes]:
         reader = self.format.reader(model)

@@ -18,8 +18,10 @@ def api_key_values(request: Request) -> list[str]:
     return [request.headers["x-api-key"]] if request.headers.get("x-api-key") else []
 
 
-def envelope(status: int, error_type: str, message: str) -> JSONResponse:
-    return JSONResponse({"type": "error", "error": {"type": error_type, "message": message}}, status_code=status)
+def envelope(status: int, error_type: str, message: str, retry_after: str | None = None) -> JSONResponse:
+    """An error in the Anthropic envelope (the reference gateway's own errors, and upstream errors it translates)."""
+    headers = {"retry-after": retry_after} if retry_after else None
+    return JSONResponse({"type": "error", "error": {"type": error_type, "message": message}}, status_code=status, headers=headers)
 
 
 class Fault:
