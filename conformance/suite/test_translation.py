@@ -253,12 +253,17 @@ def test_request_meaning_reaches_the_upstream(history_request, upstream):
         pytest.skip(f"the request was not answered 200 (HTTP {exchange.status}; see TRN-5)")
     got = scenario.requests[-1].messages_request()
     upstream_system = "\n".join(b.get("text", "") for b in got.get("system") or ())
+    position = 0
     for text in [b["text"] for b in body["system"] if not b["text"].startswith("x-anthropic-billing-header")]:
         elsewhere = any(text in text_of(m["content"]) for m in got["messages"])
         check(text in upstream_system, "TRN-4", f"the system block starting {text[:80]!r} is not in what the upstream received as "
               f"its system prompt ({len(upstream_system)} characters)"
               + ("; it arrived as the text of a conversation turn, where the model reads it as something the user said" if elsewhere else ""),
               "every system block's text, in order, in the provider's system instruction")
+        found = upstream_system.find(text, position)
+        check(found >= 0, "TRN-4", f"the system block starting {text[:80]!r} arrived before the block the client sent ahead of it",
+              "every system block's text, in the client's order")
+        position = found + len(text)
     check(tool_definitions(got.get("tools")) == tool_definitions(body["tools"]), "TRN-4",
           f"the upstream received tools {sorted(tool_definitions(got.get('tools')))}",
           f"the client's {len(tool_definitions(body['tools']))} tools with the same descriptions, properties and required lists")
