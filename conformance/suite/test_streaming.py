@@ -23,8 +23,10 @@ from conformance.upstream.streams import fixture_message, message_script, stream
 
 # SSE-1: the first delta must reach the client at least this long before the upstream sent its last.
 BUFFERING_MARGIN_S = 1.0
-# SSE-4: a keep-alive-only gap may grow by at most this much on its way through the gateway.
-KEEPALIVE_MARGIN_S = 1.0
+# SSE-4: a keep-alive-only gap may grow by at most this much on its way through the gateway. Two seconds: a gateway
+# process starved for a second on a loaded 2-core machine must not fail, and a dropped or buffered keep-alive still
+# leaves the client the whole 6.5 s phase without a byte.
+KEEPALIVE_MARGIN_S = 2.0
 
 
 def streamed(gateway, upstream, model, name, requirement):
@@ -124,9 +126,13 @@ def keepalive_problem(scenario, stream, keepalive: str) -> str:
     if len(phase) < 2 or phase_end is None:
         return (f"{keepalive}: the stream did not deliver the text that follows the keep-alive phase "
                 f"({stream.ending() or stream.exchange.summary(200)})")
-    # From the moment the upstream started the phase until the client got the text that ends it.
+    # From the moment the upstream started the phase until the client got the text that ends it. The allowance is the
+    # longest gap between the upstream's own sends in the phase (never less than the scripted interval): a late
+    # upstream on a busy machine is not the gateway's doing.
     longest = max(stream.read_gaps(phase[0], phase_end))
-    if longest > interval + KEEPALIVE_MARGIN_S:
+    sent = [t for t, _, _ in scenario.log.sent if phase[0] <= t <= phase[1]]
+    upstream_gap = max([b - a for a, b in zip(sent, sent[1:])] + [interval])
+    if longest > upstream_gap + KEEPALIVE_MARGIN_S:
         return (f"{keepalive}: during the {phase[1] - phase[0]:.1f} s in which the upstream sent only {keepalive} every "
                 f"{interval:g} s, the client saw {longest:.1f} s without a byte")
     return ""  # how the stream ends afterwards is SSE-10's check
