@@ -19,7 +19,6 @@ from conformance.claude_cli import ClaudeCli, ClaudeCode, find_cli
 from conformance.evidence import TestUpstream
 from conformance.formats import format_of_request
 from conformance.formats.applicability import not_applicable
-from conformance.formats.base import loads
 from conformance.overlap import Overlap, job_names
 from conformance.client import NOT_SENT, GatewayClient, request_kind
 from conformance.requests import MESSAGES_PATH
@@ -199,7 +198,7 @@ class ConformanceRun:
     def other_upstream_format(self, target) -> tuple[str, str, str] | None:
         """A request the recording upstream got in another format than the declared one (a set-up mistake)."""
         for received in target.upstream.all_requests if target.upstream else ():
-            found = format_of_request(received.method, received.raw_path, loads(received.body))
+            found = format_of_request(received.method, received.raw_path, received.data)
             if found is not None and found != self.config.upstream_format:
                 return self.config.upstream_format, found, f"{received.method} {received.path}"
         return None

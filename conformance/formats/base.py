@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from conformance.formats.messages import TOOL_ID, read_script
-from conformance.upstream.script import JSON_HEADERS, Close, Event, Raw, Respond, Script, Sleep, Step
+from conformance.upstream.script import (
+    JSON_HEADERS,
+    Close,
+    Event,
+    Raw,
+    Respond,
+    Script,
+    Sleep,
+    Step,
+)
 
 RELAY, DIALECT, OTHER = "anthropic relay", "anthropic dialect", "other format"
 # A script hint on message_delta: the Anthropic stop reason whose provider equivalent the provider reports instead
@@ -226,17 +235,3 @@ def content_blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]
     return [b for b in content or () if isinstance(b, dict)]
-
-
-def tool_result_text(block: dict[str, Any]) -> str:
-    content = block.get("content")
-    if isinstance(content, str):
-        return content
-    return "\n".join(b.get("text", "") for b in content or () if isinstance(b, dict) and b.get("type") == "text")
-
-
-def loads(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError:
-        return None

@@ -21,10 +21,27 @@ from typing import Any
 
 from conformance.formats import eventstream
 from conformance.formats.base import (
-    OTHER, UPSTREAM_STOP, Call, StreamEncoder, StreamReader, UpstreamCall, UpstreamFormat, client_tool_id, content_blocks,
-    loads, system_texts, tool_result_text, upstream_tool_id,
+    OTHER,
+    UPSTREAM_STOP,
+    Call,
+    StreamEncoder,
+    StreamReader,
+    UpstreamCall,
+    UpstreamFormat,
+    client_tool_id,
+    content_blocks,
+    system_texts,
+    upstream_tool_id,
 )
-from conformance.formats.messages import PROMPT_TOO_LONG, StreamBuilder, anthropic_usage, error_envelope, message_from_events
+from conformance.formats.messages import (
+    PROMPT_TOO_LONG,
+    StreamBuilder,
+    anthropic_usage,
+    error_envelope,
+    loads,
+    message_from_events,
+    text_of,
+)
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script
 
 MODEL_PATH = re.compile(r"/model/([^/]+)/(converse|converse-stream)$")
@@ -163,7 +180,7 @@ class BedrockConverse(UpstreamFormat):
                     content.append({"toolUse": {"toolUseId": upstream_tool_id(block["id"]), "name": block["name"], "input": block.get("input", {})}})
                 elif kind == "tool_result":
                     content.append({"toolResult": {"toolUseId": upstream_tool_id(block["tool_use_id"]),
-                                                   "content": [{"text": tool_result_text(block) or " "}],
+                                                   "content": [{"text": text_of(block.get("content")) or " "}],
                                                    "status": "error" if block.get("is_error") else "success"}})
             if not content:
                 continue

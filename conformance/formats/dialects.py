@@ -22,9 +22,16 @@ import urllib.parse
 from typing import Any
 
 from conformance.formats import eventstream
-from conformance.formats.base import DIALECT, Call, StreamEncoder, StreamReader, UpstreamCall, UpstreamFormat, loads
+from conformance.formats.base import (
+    DIALECT,
+    Call,
+    StreamEncoder,
+    StreamReader,
+    UpstreamCall,
+    UpstreamFormat,
+)
 from conformance.formats.converse import AWS_SIGNATURE, bedrock_error
-from conformance.formats.messages import error_envelope, read_script
+from conformance.formats.messages import error_envelope, loads, read_script
 from conformance.upstream.answers import default_answer
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script
 

@@ -20,10 +20,26 @@ import urllib.parse
 from typing import Any
 
 from conformance.formats.base import (
-    OTHER, UPSTREAM_STOP, Call, StreamEncoder, StreamReader, UpstreamCall, UpstreamFormat, content_blocks, json_answer,
-    loads, system_texts, tool_result_text,
+    OTHER,
+    UPSTREAM_STOP,
+    Call,
+    StreamEncoder,
+    StreamReader,
+    UpstreamCall,
+    UpstreamFormat,
+    content_blocks,
+    json_answer,
+    system_texts,
 )
-from conformance.formats.messages import PROMPT_TOO_LONG, StreamBuilder, anthropic_usage, error_envelope, message_from_events
+from conformance.formats.messages import (
+    PROMPT_TOO_LONG,
+    StreamBuilder,
+    anthropic_usage,
+    error_envelope,
+    loads,
+    message_from_events,
+    text_of,
+)
 from conformance.sse import SSEParser
 from conformance.upstream.script import Script
 
@@ -227,7 +243,7 @@ class Gemini(UpstreamFormat):
                 elif kind == "tool_result":
                     key = "error" if block.get("is_error") else "output"
                     parts.insert(sum(1 for p in parts if "functionResponse" in p),  # responses first, in order
-                                 {"functionResponse": {"name": names.get(block["tool_use_id"], ""), "response": {key: tool_result_text(block)}}})
+                                 {"functionResponse": {"name": names.get(block["tool_use_id"], ""), "response": {key: text_of(block.get("content"))}}})
             if parts:
                 contents.append({"role": "model" if message.get("role") == "assistant" else "user", "parts": parts})
         body: dict[str, Any] = {"contents": contents}

@@ -77,7 +77,7 @@ def read_script(script: Script) -> Reply:
         steps: list[dict[str, Any] | Sleep | Close] = []
         for step in script.body_steps:
             if isinstance(step, Event):
-                data = step.data if isinstance(step.data, dict) else _json(step.data)
+                data = step.data if isinstance(step.data, dict) else loads(step.data)
                 if isinstance(data, dict):
                     steps.append(data)
             elif isinstance(step, (Sleep, Close)):
@@ -86,7 +86,7 @@ def read_script(script: Script) -> Reply:
         return Reply(respond.status, headers, steps=steps)
     body = b"".join(step.data for step in script.body_steps if isinstance(step, Raw))
     closes = any(isinstance(step, Close) for step in script.body_steps)
-    data = _json(body)
+    data = loads(body)
     if isinstance(data, dict) and data.get("type") == "error" and isinstance(data.get("error"), dict):
         return Reply(respond.status, headers, error=data["error"], closes=closes)
     if isinstance(data, dict) and data.get("type") == "message":
@@ -94,7 +94,8 @@ def read_script(script: Script) -> Reply:
     return Reply(respond.status, headers, other=body, closes=closes)
 
 
-def _json(data: Any) -> Any:
+def loads(data: Any) -> Any:
+    """JSON from bytes or text; None when it is not JSON."""
     try:
         return json.loads(data)
     except (TypeError, ValueError):
@@ -125,7 +126,7 @@ def message_from_events(events: list[dict[str, Any]]) -> dict[str, Any]:
             elif delta.get("type") == "input_json_delta":
                 partial[event["index"]] = partial.get(event["index"], "") + delta.get("partial_json", "")
         elif kind == "content_block_stop" and event.get("index") in partial:
-            blocks[event["index"]]["input"] = _json(partial[event["index"]] or "{}")
+            blocks[event["index"]]["input"] = loads(partial[event["index"]] or "{}")
         elif kind == "message_delta":
             message["stop_reason"] = event.get("delta", {}).get("stop_reason", message["stop_reason"])
             message["stop_sequence"] = event.get("delta", {}).get("stop_sequence", message["stop_sequence"])

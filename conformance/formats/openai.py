@@ -16,10 +16,27 @@ import time
 from typing import Any
 
 from conformance.formats.base import (
-    OTHER, UPSTREAM_STOP, Call, StreamEncoder, StreamReader, UpstreamCall, UpstreamFormat, client_tool_id,
-    content_blocks, json_answer, loads, system_texts, tool_result_text, upstream_tool_id,
+    OTHER,
+    UPSTREAM_STOP,
+    Call,
+    StreamEncoder,
+    StreamReader,
+    UpstreamCall,
+    UpstreamFormat,
+    client_tool_id,
+    content_blocks,
+    json_answer,
+    system_texts,
+    upstream_tool_id,
 )
-from conformance.formats.messages import PROMPT_TOO_LONG, StreamBuilder, anthropic_usage, error_envelope, text_of
+from conformance.formats.messages import (
+    PROMPT_TOO_LONG,
+    StreamBuilder,
+    anthropic_usage,
+    error_envelope,
+    loads,
+    text_of,
+)
 from conformance.sse import SSEParser
 from conformance.upstream.script import Script
 
@@ -201,7 +218,7 @@ class OpenAIChat(UpstreamFormat):
                 continue
             for block in blocks:
                 if block.get("type") == "tool_result":
-                    text = tool_result_text(block)
+                    text = text_of(block.get("content"))
                     messages.append({"role": "tool", "tool_call_id": upstream_tool_id(block["tool_use_id"]),
                                      "content": f"Error: {text}" if block.get("is_error") else text})
             parts = [{"type": "text", "text": b["text"]} for b in blocks if b.get("type") == "text"]

@@ -19,10 +19,24 @@ import time
 from typing import Any
 
 from conformance.formats.base import (
-    Call, StreamEncoder, StreamReader, UpstreamCall, client_tool_id, content_blocks, loads, system_texts,
-    tool_result_text, upstream_tool_id,
+    Call,
+    StreamEncoder,
+    StreamReader,
+    UpstreamCall,
+    client_tool_id,
+    content_blocks,
+    system_texts,
+    upstream_tool_id,
 )
-from conformance.formats.messages import StreamBuilder, anthropic_usage, error_envelope, events_from_message, message_from_events
+from conformance.formats.messages import (
+    StreamBuilder,
+    anthropic_usage,
+    error_envelope,
+    events_from_message,
+    loads,
+    message_from_events,
+    text_of,
+)
 from conformance.formats.openai import OpenAIChat, image_url, openai_tool_choice
 from conformance.sse import SSEParser
 
@@ -151,7 +165,7 @@ class OpenAIResponses(OpenAIChat):
                            "arguments": json.dumps(b.get("input", {}))} for b in blocks if b.get("type") == "tool_use"]
                 continue
             items += [{"type": "function_call_output", "call_id": upstream_tool_id(b["tool_use_id"]),
-                       "output": ("Error: " if b.get("is_error") else "") + tool_result_text(b)}
+                       "output": ("Error: " if b.get("is_error") else "") + text_of(b.get("content"))}
                       for b in blocks if b.get("type") == "tool_result"]
             parts = [{"type": "input_text", "text": b["text"]} for b in blocks if b.get("type") == "text"]
             parts += [{"type": "input_image", "image_url": image_url(b)} for b in blocks if b.get("type") == "image"]

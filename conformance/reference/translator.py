@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from conformance.formats import UpstreamFormat
-from conformance.formats.base import loads
+from conformance.formats.messages import loads
 from conformance.formats.messages import error_envelope, error_type_for
 from conformance.reference.faults import Fault
 from conformance.reference.faults.base import envelope

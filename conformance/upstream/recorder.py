@@ -16,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-# A module, not names: conformance.formats renders the scripts of conformance.upstream.script (a cycle by package).
-from conformance.formats import base as provider
+# Modules, not names: conformance.formats renders the scripts of conformance.upstream.script (a cycle by package).
+from conformance.formats import base as provider, messages as anthropic_shapes
 from conformance.upstream.answers import default_answer, error_body
 from conformance.upstream.script import Close, Event, Raw, Script, Sleep, StepLog, json_script
 
@@ -64,6 +65,11 @@ class ReceivedRequest:
     nonce: str | None
     call: provider.Call | None = None  # what the request asks of the provider the recording upstream plays (--upstream-format)
     meaning: dict | None = None  # that request read back as an Anthropic Messages request (TRN-4)
+
+    @cached_property
+    def data(self):
+        """The body as JSON (None when it is not JSON), parsed once for the provider the recording upstream plays."""
+        return anthropic_shapes.loads(self.body)
 
     @property
     def path(self) -> str:
@@ -182,10 +188,10 @@ class RecordingUpstream:
             nonce=nonce,
         )
         if self.format is not None:
-            received.call = self.format.classify(received.method, received.raw_path, provider.loads(body))
+            received.call = self.format.classify(received.method, received.raw_path, received.data)
             if received.call.kind == "messages":
                 try:
-                    received.meaning = {**self.format.meaning(received.call, provider.loads(body)),
+                    received.meaning = {**self.format.meaning(received.call, received.data),
                                         "stream": received.call.streaming}
                 except (AttributeError, KeyError, TypeError, IndexError):
                     received.meaning = None  # a body the provider refuses anyway
@@ -229,7 +235,7 @@ class RecordingUpstream:
         if call.kind != "messages":
             return _play(fmt.error(call, 404, "not_found_error", f"recording upstream ({fmt.title}): no such "
                                         f"endpoint {received.method} {received.path}", None), log, time.monotonic)
-        refusal = fmt.refusal(call, provider.loads(received.body))
+        refusal = fmt.refusal(call, received.data)
         if refusal is not None:
             return _play(fmt.error(call, 400, "invalid_request_error", refusal, None), log, time.monotonic)
         if scenario is None:
