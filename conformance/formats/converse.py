@@ -50,7 +50,6 @@ KNOWN_FIELDS = {"messages", "system", "inferenceConfig", "toolConfig", "guardrai
 BLOCK_FIELDS = {"text", "image", "document", "video", "toolUse", "toolResult", "guardContent", "cachePoint", "reasoningContent",
                 "citationsContent"}
 INFERENCE_FIELDS = {"maxTokens", "temperature", "topP", "stopSequences"}
-STOP_REASONS = {"end_turn", "tool_use", "max_tokens", "stop_sequence", "guardrail_intervened", "content_filtered"}
 ERROR_TYPES = {400: "ValidationException", 401: "UnrecognizedClientException", 403: "AccessDeniedException",
                404: "ResourceNotFoundException", 408: "ModelTimeoutException", 429: "ThrottlingException",
                500: "InternalServerException", 503: "ServiceUnavailableException", 529: "ServiceUnavailableException"}
@@ -227,11 +226,7 @@ class BedrockConverse(UpstreamFormat):
         return ConverseReader(model)
 
     def read_error(self, status: int, body: bytes) -> tuple[str, str]:
-        data = loads(body)
-        message = str(data.get("message") or data.get("Message")) if isinstance(data, dict) else body.decode("utf-8", "replace")[:500]
-        if message.startswith("Input is too long"):
-            return "invalid_request_error", message  # Bedrock's wording is recognised as it is (ERR-3)
-        return ("rate_limit_error" if status == 429 else ""), message
+        return bedrock_read_error(status, body)
 
     def credential_headers(self, key: str) -> tuple[tuple[str, str], ...]:
         return AWS_SIGNATURE
@@ -250,6 +245,30 @@ def bedrock_error(status: int, message: str) -> Script:
     kind = ERROR_TYPES.get(code, "InternalServerException" if code >= 500 else "ValidationException")
     headers = (("x-amzn-errortype", f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"), ("x-amzn-requestid", "cgc-request"))
     return Script((Respond(code, JSON_HEADERS + headers), Raw(json.dumps({"message": message}).encode())))
+
+
+def bedrock_read_error(status: int, body: bytes) -> tuple[str, str]:
+    """(Anthropic error type or "", message) of a Bedrock runtime error; its context-window wording is kept as it is,
+    Claude Code recognises it (ERR-3)."""
+    data = loads(body)
+    message = str(data.get("message") or data.get("Message")) if isinstance(data, dict) else body.decode("utf-8", "replace")[:500]
+    if message.startswith("Input is too long"):
+        return "invalid_request_error", message
+    return ("rate_limit_error" if status == 429 else ""), message
+
+
+def bedrock_exception(error: dict[str, Any]) -> bytes:
+    """An Anthropic stream error as the exception message a Bedrock stream carries."""
+    name = "throttlingException" if error.get("type") == "rate_limit_error" else "modelStreamErrorException"
+    return eventstream.exception(name, json.dumps({"message": error.get("message", "")}).encode())
+
+
+def error_of_exception(headers: dict[str, str], payload: bytes) -> dict[str, Any]:
+    """A Bedrock stream's exception message as an Anthropic error event (TRN-7)."""
+    kind = headers.get(":exception-type", "")
+    error_type = ("rate_limit_error" if kind == "throttlingException" else
+                  "overloaded_error" if kind in ("serviceUnavailableException", "modelStreamErrorException") else "api_error")
+    return error_envelope(error_type, f"{kind}: {(loads(payload) or {}).get('message', '')}")
 
 
 def converse_usage(usage: dict[str, Any]) -> dict[str, Any]:
@@ -299,9 +318,7 @@ class ConverseEncoder(StreamEncoder):
             return [self.event("messageStop", {"stopReason": self.stop}),
                     self.event("metadata", {"usage": converse_usage(self.usage), "metrics": {"latencyMs": 100}})]
         if kind == "error":
-            error = event.get("error", {})
-            name = "throttlingException" if error.get("type") == "rate_limit_error" else "modelStreamErrorException"
-            return [eventstream.exception(name, json.dumps({"message": error.get("message", "")}).encode())]
+            return [bedrock_exception(event.get("error", {}))]
         return []
 
 
@@ -321,10 +338,7 @@ class ConverseReader(StreamReader):
             data = loads(payload) or {}
             if headers.get(":message-type") == "exception":
                 self.failed = True
-                kind = headers.get(":exception-type", "")
-                error_type = ("rate_limit_error" if kind == "throttlingException" else
-                              "overloaded_error" if kind in ("serviceUnavailableException", "modelStreamErrorException") else "api_error")
-                out += self.builder.start() + self.builder.close() + [error_envelope(error_type, f"{kind}: {data.get('message', '')}")]
+                out += self.builder.start() + self.builder.close() + [error_of_exception(headers, payload)]
                 continue
             kind = headers.get(":event-type")
             out += self.builder.start()

@@ -30,7 +30,7 @@ from conformance.formats.base import (
     UpstreamCall,
     UpstreamFormat,
 )
-from conformance.formats.converse import AWS_SIGNATURE, bedrock_error
+from conformance.formats.converse import AWS_SIGNATURE, bedrock_error, bedrock_exception, bedrock_read_error, error_of_exception
 from conformance.formats.messages import error_envelope, loads, read_script
 from conformance.upstream.answers import default_answer
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script
@@ -199,9 +199,7 @@ class BedrockInvoke(UpstreamFormat):
         return ChunkEventReader()
 
     def read_error(self, status: int, body: bytes) -> tuple[str, str]:
-        data = loads(body)
-        message = str(data.get("message") or data.get("Message")) if isinstance(data, dict) else body.decode("utf-8", "replace")[:500]
-        return ("rate_limit_error" if status == 429 else ""), message
+        return bedrock_read_error(status, body)
 
     def credential_headers(self, key: str) -> tuple[tuple[str, str], ...]:
         return AWS_SIGNATURE
@@ -212,9 +210,7 @@ class ChunkEventEncoder(StreamEncoder):
 
     def feed(self, event: dict[str, Any]) -> list[bytes]:
         if event.get("type") == "error":
-            error = event.get("error", {})
-            kind = "throttlingException" if error.get("type") == "rate_limit_error" else "modelStreamErrorException"
-            return [eventstream.exception(kind, json.dumps({"message": error.get("message", "")}).encode())]
+            return [bedrock_exception(event.get("error", {}))]
         data = base64.b64encode(json.dumps(event, ensure_ascii=False).encode()).decode()
         return [eventstream.event("chunk", json.dumps({"bytes": data}).encode())]
 
@@ -232,10 +228,7 @@ class ChunkEventReader(StreamReader):
                 break
             if headers.get(":message-type") == "exception":
                 self.failed = True
-                kind = headers.get(":exception-type", "")
-                error_type = ("rate_limit_error" if kind == "throttlingException" else
-                              "overloaded_error" if kind in ("serviceUnavailableException", "modelStreamErrorException") else "api_error")
-                out.append(error_envelope(error_type, f"{kind}: {(loads(payload) or {}).get('message', '')}"))
+                out.append(error_of_exception(headers, payload))
                 continue
             event = loads(base64.b64decode((loads(payload) or {}).get("bytes", "")))
             if isinstance(event, dict):
