@@ -41,9 +41,20 @@ class Call:
 
 
 class StreamEncoder:
-    """Renders Anthropic stream events as a provider's stream frames, one event at a time."""
+    """Renders Anthropic stream events as a provider's stream frames, one event at a time, keeping the usage so far
+    (message_start's, updated by each message_delta) for the provider's own usage frame."""
+
+    def __init__(self) -> None:
+        self.usage: dict[str, Any] = {}
 
     def feed(self, event: dict[str, Any]) -> list[bytes]:
+        if event.get("type") == "message_start":
+            self.usage = dict(event.get("message", {}).get("usage") or {})
+        elif event.get("type") == "message_delta":
+            self.usage.update(event.get("usage") or {})
+        return self.render(event)
+
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         raise NotImplementedError
 
     def end(self) -> list[bytes]:

@@ -41,6 +41,7 @@ from conformance.formats.messages import (
     loads,
     message_from_events,
     text_of,
+    usage_parts,
 )
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script
 
@@ -272,8 +273,7 @@ def error_of_exception(headers: dict[str, str], payload: bytes) -> dict[str, Any
 
 
 def converse_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    plain, output = usage.get("input_tokens") or 0, usage.get("output_tokens") or 0
-    cached, written = usage.get("cache_read_input_tokens") or 0, usage.get("cache_creation_input_tokens") or 0
+    plain, cached, written, output = usage_parts(usage)  # inputTokens leaves the cached part out
     return {"inputTokens": plain, "outputTokens": output, "totalTokens": plain + cached + written + output,
             "cacheReadInputTokens": cached, "cacheWriteInputTokens": written}
 
@@ -285,17 +285,16 @@ def usage_from_converse(usage: dict[str, Any]) -> dict[str, int]:
 
 class ConverseEncoder(StreamEncoder):
     def __init__(self) -> None:
-        self.usage: dict[str, Any] = {}
+        super().__init__()
         self.stop = "end_turn"
 
     @staticmethod
     def event(kind: str, payload: dict[str, Any]) -> bytes:
         return eventstream.event(kind, json.dumps(payload, ensure_ascii=False).encode())
 
-    def feed(self, event: dict[str, Any]) -> list[bytes]:
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         kind, index = event.get("type"), event.get("index")
         if kind == "message_start":
-            self.usage = dict(event.get("message", {}).get("usage") or {})
             return [self.event("messageStart", {"role": "assistant"})]
         if kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
             block = event["content_block"]
@@ -312,7 +311,6 @@ class ConverseEncoder(StreamEncoder):
         if kind == "content_block_stop":
             return [self.event("contentBlockStop", {"contentBlockIndex": index})]
         if kind == "message_delta":
-            self.usage.update(event.get("usage") or {})
             self.stop = event.get(UPSTREAM_STOP) or event.get("delta", {}).get("stop_reason") or "end_turn"
         if kind == "message_stop":
             return [self.event("messageStop", {"stopReason": self.stop}),

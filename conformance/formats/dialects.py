@@ -30,7 +30,13 @@ from conformance.formats.base import (
     UpstreamCall,
     UpstreamFormat,
 )
-from conformance.formats.converse import AWS_SIGNATURE, bedrock_error, bedrock_exception, bedrock_read_error, error_of_exception
+from conformance.formats.converse import (
+    AWS_SIGNATURE,
+    bedrock_error,
+    bedrock_exception,
+    bedrock_read_error,
+    error_of_exception,
+)
 from conformance.formats.messages import error_envelope, loads, read_script
 from conformance.upstream.answers import default_answer
 from conformance.upstream.script import JSON_HEADERS, Raw, Respond, Script
@@ -208,7 +214,7 @@ class BedrockInvoke(UpstreamFormat):
 class ChunkEventEncoder(StreamEncoder):
     """Each Anthropic event (pings too, when the script has them) as a `chunk` event of base64 bytes."""
 
-    def feed(self, event: dict[str, Any]) -> list[bytes]:
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         if event.get("type") == "error":
             return [bedrock_exception(event.get("error", {}))]
         data = base64.b64encode(json.dumps(event, ensure_ascii=False).encode()).decode()

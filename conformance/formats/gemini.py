@@ -39,6 +39,7 @@ from conformance.formats.messages import (
     loads,
     message_from_events,
     text_of,
+    usage_parts,
 )
 from conformance.sse import SSEParser
 from conformance.upstream.script import Script
@@ -288,18 +289,17 @@ class Gemini(UpstreamFormat):
 
 
 def gemini_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + cached + (usage.get("cache_creation_input_tokens") or 0)
-    output = usage.get("output_tokens") or 0
+    plain, cached, written, output = usage_parts(usage)
+    prompt = plain + cached + written  # promptTokenCount includes the cached part
     return {"promptTokenCount": prompt, "candidatesTokenCount": output, "totalTokenCount": prompt + output,
             "cachedContentTokenCount": cached}
 
 
 class GeminiEncoder(StreamEncoder):
     def __init__(self) -> None:
+        super().__init__()
         self.arguments: dict[int, str] = {}
         self.tools: dict[int, dict[str, Any]] = {}
-        self.usage: dict[str, Any] = {}
         self.finish = "STOP"
 
     @staticmethod
@@ -319,11 +319,9 @@ class GeminiEncoder(StreamEncoder):
             return {"functionCall": {"name": block["name"], "args": block.get("input", {})}}
         return None
 
-    def feed(self, event: dict[str, Any]) -> list[bytes]:
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         kind = event.get("type")
-        if kind == "message_start":
-            self.usage = dict(event.get("message", {}).get("usage") or {})
-        elif kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
+        if kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
             self.tools[event["index"]] = event["content_block"]
         elif kind == "content_block_delta":
             delta = event.get("delta", {})
@@ -338,7 +336,6 @@ class GeminiEncoder(StreamEncoder):
             args = json.loads(self.arguments.pop(event["index"], "") or "{}")
             return [self.parts([{"functionCall": {"name": block["name"], "args": args}}])]
         elif kind == "message_delta":
-            self.usage.update(event.get("usage") or {})
             self.finish = FINISH.get(event.get(UPSTREAM_STOP) or event.get("delta", {}).get("stop_reason") or "end_turn", "STOP")
         elif kind == "message_stop":
             return [self.frame({"candidates": [{"content": {"role": "model", "parts": [{"text": ""}]}, "finishReason": self.finish,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.upstream.script import Close, Event, Raw, Script, Sleep
@@ -182,7 +182,6 @@ class StreamBuilder:
     open_key: Any = None  # what the open block belongs to (text, reasoning, a tool call's upstream index)
     next_index: int = 0
     started: bool = False
-    usage: dict[str, int] = field(default_factory=dict)
     tool_calls: int = 0
 
     def start(self, usage: dict[str, int] | None = None) -> list[dict[str, Any]]:
@@ -234,10 +233,15 @@ class StreamBuilder:
 
     def finish(self, stop_reason: str, stop_sequence: str | None = None, usage: dict[str, int] | None = None) -> list[dict[str, Any]]:
         out = self.start() + self.close()
-        usage = {**self.usage, **(usage or {})}
         return out + [{"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence},
-                       "usage": {"output_tokens": 0, **usage}},
+                       "usage": {"output_tokens": 0, **(usage or {})}},
                       {"type": "message_stop"}]
+
+
+def usage_parts(usage: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(input without the cache, cache reads, cache writes, output) of an Anthropic usage object: what a provider's
+    own usage figures are made of (the inverse of anthropic_usage)."""
+    return tuple(usage.get(k) or 0 for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens", "output_tokens"))
 
 
 def anthropic_usage(total_input: int, output: int, cached: int = 0, cache_write: int = 0, *, total_includes_cache: bool) -> dict[str, int]:

@@ -36,6 +36,7 @@ from conformance.formats.messages import (
     error_envelope,
     loads,
     text_of,
+    usage_parts,
 )
 from conformance.sse import SSEParser
 from conformance.upstream.script import Script
@@ -289,9 +290,8 @@ def stop_reason(finish: str | None, tool_calls: bool) -> str:
 
 
 def openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
-    cached = usage.get("cache_read_input_tokens") or 0
-    prompt = (usage.get("input_tokens") or 0) + cached + (usage.get("cache_creation_input_tokens") or 0)
-    output = usage.get("output_tokens") or 0
+    plain, cached, written, output = usage_parts(usage)
+    prompt = plain + cached + written  # prompt_tokens includes the cached part
     return {"prompt_tokens": prompt, "completion_tokens": output, "total_tokens": prompt + output,
             "prompt_tokens_details": {"cached_tokens": cached}}
 
@@ -304,23 +304,22 @@ def usage_from_openai(usage: dict[str, Any]) -> dict[str, int]:
 
 class ChunkEncoder(StreamEncoder):
     def __init__(self, call: Call) -> None:
+        super().__init__()
         self.call = call
         self.id, self.created = "chatcmpl-conformance", int(time.time())
         self.tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool call index
         self.finish: str | None = None
-        self.usage: dict[str, Any] = {}
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
         data = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.call.model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return b"data: " + json.dumps(data, ensure_ascii=False).encode() + b"\n\n"
 
-    def feed(self, event: dict[str, Any]) -> list[bytes]:
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         kind = event.get("type")
         if kind == "message_start":
             message = event.get("message", {})
             self.id = "chatcmpl-" + str(message.get("id", "conformance"))
-            self.usage = dict(message.get("usage") or {})
             return [self.chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
             block = event["content_block"]
@@ -337,7 +336,6 @@ class ChunkEncoder(StreamEncoder):
                 return [self.chunk({"tool_calls": [{"index": self.tool_index[event["index"]],
                                                     "function": {"arguments": delta["partial_json"]}}]})]
         if kind == "message_delta":
-            self.usage.update(event.get("usage") or {})
             self.finish = FINISH.get(event.get(UPSTREAM_STOP) or event.get("delta", {}).get("stop_reason") or "end_turn", "stop")
         if kind == "message_stop":
             frames = [self.chunk({}, self.finish or "stop")]

@@ -36,6 +36,7 @@ from conformance.formats.messages import (
     loads,
     message_from_events,
     text_of,
+    usage_parts,
 )
 from conformance.formats.openai import OpenAIChat, image_url, openai_tool_choice
 from conformance.sse import SSEParser
@@ -208,7 +209,7 @@ class ResponseEventEncoder(StreamEncoder):
         self.id = "resp_" + secrets.token_hex(8)
         self.output: list[dict[str, Any]] = []
         self.items: dict[int, dict[str, Any]] = {}  # Anthropic block index -> output item
-        self.usage: dict[str, Any] = {}
+        super().__init__()
         self.stop = "end_turn"
         self.sequence = 0
 
@@ -221,19 +222,17 @@ class ResponseEventEncoder(StreamEncoder):
         return "incomplete" if self.stop == "max_tokens" else "completed"
 
     def response(self, status: str) -> dict[str, Any]:
-        cached = self.usage.get("cache_read_input_tokens") or 0
-        total_input = (self.usage.get("input_tokens") or 0) + cached + (self.usage.get("cache_creation_input_tokens") or 0)
-        output = self.usage.get("output_tokens") or 0
+        plain, cached, written, output = usage_parts(self.usage)
+        total_input = plain + cached + written  # input_tokens includes the cached part
         return {"id": self.id, "object": "response", "created_at": int(time.time()), "status": status, "model": self.call.model,
                 "output": self.output, "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
                 "usage": {"input_tokens": total_input, "input_tokens_details": {"cached_tokens": cached},
                           "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
                           "total_tokens": total_input + output}}
 
-    def feed(self, event: dict[str, Any]) -> list[bytes]:
+    def render(self, event: dict[str, Any]) -> list[bytes]:
         kind, index = event.get("type"), event.get("index")
         if kind == "message_start":
-            self.usage = dict(event.get("message", {}).get("usage") or {})
             return [self.event("response.created", response={**self.response("in_progress"), "usage": None})]
         if kind == "content_block_start":
             block = event["content_block"]
@@ -266,7 +265,6 @@ class ResponseEventEncoder(StreamEncoder):
             item["status"] = "completed"
             return [self.event("response.output_item.done", output_index=self.output.index(item), item=item)]
         if kind == "message_delta":
-            self.usage.update(event.get("usage") or {})
             self.stop = event.get("delta", {}).get("stop_reason") or "end_turn"
         if kind == "message_stop":
             status = self.status()
