@@ -9,7 +9,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from conformance.formats.messages import TOOL_ID, read_script
+from conformance.formats.messages import (
+    TOOL_ID,
+    StreamBuilder,
+    error_envelope,
+    read_script,
+)
 from conformance.upstream.script import (
     JSON_HEADERS,
     Close,
@@ -62,7 +67,20 @@ class StreamEncoder:
 
 
 class StreamReader:
-    """Reads a provider's stream bytes back into Anthropic events (the translator's side)."""
+    """Reads a provider's stream bytes back into Anthropic events (the translator's side), building them with
+    `builder`; after an upstream error (`failed`) nothing more is read."""
+
+    builder: StreamBuilder
+    failed = False
+
+    def upstream_error(self, error_type: str, message: str) -> list[dict[str, Any]]:
+        """The provider reported an error mid-stream: the open block closed, then an Anthropic error event (SSE-7)."""
+        self.failed = True
+        return self.builder.start() + self.builder.close() + [error_envelope(error_type, message)]
+
+    def cut_short(self, missing: str) -> list[dict[str, Any]]:
+        """The provider's stream ended without `missing`: an api_error event instead of a clean end."""
+        return self.builder.start() + self.builder.close() + [error_envelope("api_error", f"the upstream's stream ended without {missing}")]
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         raise NotImplementedError

@@ -326,7 +326,6 @@ class ConverseReader(StreamReader):
         self.builder = StreamBuilder("msg_bedrock_converse", model)
         self.finish: str | None = None
         self.usage: dict[str, int] = {}
-        self.failed = False
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -335,8 +334,8 @@ class ConverseReader(StreamReader):
                 break
             data = loads(payload) or {}
             if headers.get(":message-type") == "exception":
-                self.failed = True
-                out += self.builder.start() + self.builder.close() + [error_of_exception(headers, payload)]
+                error = error_of_exception(headers, payload)["error"]
+                out += self.upstream_error(error["type"], error["message"])
                 continue
             kind = headers.get(":event-type")
             out += self.builder.start()
@@ -364,8 +363,7 @@ class ConverseReader(StreamReader):
         if self.failed:
             return []
         if self.finish is None:
-            return self.builder.start() + self.builder.close() + [error_envelope(
-                "api_error", "the upstream's stream ended without messageStop")]
+            return self.cut_short("messageStop")
         stop = self.finish if self.finish in ("end_turn", "tool_use", "max_tokens", "stop_sequence") else "end_turn"
         if self.builder.tool_calls and stop == "end_turn":
             stop = "tool_use"

@@ -224,7 +224,6 @@ class ChunkEventEncoder(StreamEncoder):
 class ChunkEventReader(StreamReader):
     def __init__(self) -> None:
         self.frames = eventstream.FrameReader()
-        self.failed = False
         self.stopped = False
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:

@@ -35,7 +35,6 @@ from conformance.formats.messages import (
     PROMPT_TOO_LONG,
     StreamBuilder,
     anthropic_usage,
-    error_envelope,
     loads,
     message_from_events,
     text_of,
@@ -351,7 +350,6 @@ class GeminiReader(StreamReader):
         self.builder = StreamBuilder("msg_gemini_" + secrets.token_hex(6), model)
         self.finish: str | None = None
         self.usage: dict[str, int] = {}
-        self.failed = False
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -363,10 +361,8 @@ class GeminiReader(StreamReader):
 
     def chunk(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(data.get("error"), dict):
-            self.failed = True
             status = data["error"].get("status")
-            return self.builder.start() + self.builder.close() + [error_envelope(
-                "overloaded_error" if status == "UNAVAILABLE" else "api_error", str(data["error"].get("message")))]
+            return self.upstream_error("overloaded_error" if status == "UNAVAILABLE" else "api_error", str(data["error"].get("message")))
         out = self.builder.start()
         if usage := data.get("usageMetadata"):
             self.usage = anthropic_usage(usage.get("promptTokenCount") or 0, usage.get("candidatesTokenCount") or 0,
@@ -391,7 +387,6 @@ class GeminiReader(StreamReader):
         if self.failed:
             return []
         if self.finish is None:
-            return self.builder.start() + self.builder.close() + [error_envelope(
-                "api_error", "the upstream's stream ended without a finish reason")]
+            return self.cut_short("a finish reason")
         stop = "tool_use" if self.builder.tool_calls and self.finish == "STOP" else STOP_REASON.get(self.finish, "end_turn")
         return self.builder.finish(stop, usage=self.usage)

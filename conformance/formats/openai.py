@@ -33,7 +33,6 @@ from conformance.formats.messages import (
     PROMPT_TOO_LONG,
     StreamBuilder,
     anthropic_usage,
-    error_envelope,
     loads,
     text_of,
     usage_parts,
@@ -357,7 +356,6 @@ class ChunkReader(StreamReader):
         self.builder = StreamBuilder("msg_openai", model)
         self.finish: str | None = None
         self.usage: dict[str, int] = {}
-        self.failed = False
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -368,10 +366,8 @@ class ChunkReader(StreamReader):
             if not isinstance(data, dict):
                 continue
             if isinstance(data.get("error"), dict):
-                self.failed = True
-                out += self.builder.start() + self.builder.close() + [error_envelope(
-                    "overloaded_error" if "overload" in str(data["error"].get("code")) else "api_error",
-                    str(data["error"].get("message")))]
+                out += self.upstream_error("overloaded_error" if "overload" in str(data["error"].get("code")) else "api_error",
+                                           str(data["error"].get("message")))
                 continue
             if not self.builder.started:
                 self.builder.message_id = "msg_" + str(data.get("id", "openai")).replace("chatcmpl-", "")
@@ -396,6 +392,5 @@ class ChunkReader(StreamReader):
         if self.failed:
             return []
         if self.finish is None:
-            return self.builder.start() + self.builder.close() + [error_envelope(
-                "api_error", "the upstream's stream ended without a finish reason")]
+            return self.cut_short("a finish reason")
         return self.builder.finish(stop_reason(self.finish, self.builder.tool_calls > 0), usage=self.usage)

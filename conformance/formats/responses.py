@@ -31,7 +31,6 @@ from conformance.formats.base import (
 from conformance.formats.messages import (
     StreamBuilder,
     anthropic_usage,
-    error_envelope,
     events_from_message,
     loads,
     message_from_events,
@@ -280,7 +279,6 @@ class ResponseEventReader(StreamReader):
         self.parser = SSEParser()
         self.builder = StreamBuilder("msg_responses", model)
         self.final: dict[str, Any] | None = None
-        self.failed = False
 
     def feed(self, chunk: bytes) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -304,9 +302,8 @@ class ResponseEventReader(StreamReader):
             elif kind in ("response.completed", "response.incomplete"):
                 self.final = data.get("response") or {}
             elif kind in ("response.failed", "error"):
-                self.failed = True
                 error = (data.get("response") or {}).get("error") or data
-                out += self.builder.close() + [error_envelope("api_error", str(error.get("message")))]
+                out += self.upstream_error("api_error", str(error.get("message")))
         return out
 
     def finished(self, response: dict[str, Any]) -> list[dict[str, Any]]:
@@ -327,8 +324,7 @@ class ResponseEventReader(StreamReader):
         if self.failed:
             return []
         if self.final is None:
-            return self.builder.start() + self.builder.close() + [error_envelope(
-                "api_error", "the upstream's stream ended without response.completed")]
+            return self.cut_short("response.completed")
         usage = self.final.get("usage") or {}
         counted = anthropic_usage(usage.get("input_tokens") or 0, usage.get("output_tokens") or 0,
                                   (usage.get("input_tokens_details") or {}).get("cached_tokens") or 0, total_includes_cache=True)
