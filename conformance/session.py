@@ -195,6 +195,11 @@ class ConformanceRun:
                         upstream_reached, lambda base_url: probe_at(target, self.client("both"), base_url, routes),
                         self.other_upstream_format(target))
 
+    def inapplicable_test(self, item: pytest.Item) -> bool:
+        """Every requirement the test checks is not applicable to the declared upstream format (spec L2)."""
+        ids = requirement_ids(item)
+        return bool(ids) and all(i in self.inapplicable for i in ids)
+
     def other_upstream_format(self, target) -> tuple[str, str, str] | None:
         """A request the recording upstream got in another format than the declared one (a set-up mistake)."""
         for received in target.upstream.all_requests if target.upstream else ():
@@ -221,7 +226,7 @@ class ConformanceRun:
             if reporter is not None:
                 reporter.write_line(f"NOT TESTED: {self.preflight.blocker.line()}", red=True, bold=True)
             return True  # no test runs: the set-up, not the gateway, is what the user must fix
-        self.overlap.start(job_names(i for i in session.items if not all(r in self.inapplicable for r in requirement_ids(i))))
+        self.overlap.start(job_names(i for i in session.items if not self.inapplicable_test(i)))
         return None
 
     @pytest.hookimpl(tryfirst=True)
@@ -239,7 +244,7 @@ class ConformanceRun:
         cat = catalog()
         for item in items:
             ids = requirement_ids(item)
-            if ids and all(i in self.inapplicable for i in ids):
+            if self.inapplicable_test(item):
                 item.add_marker(pytest.mark.skip(reason=NOT_APPLICABLE + self.inapplicable[ids[0]]))
             if not ids:
                 raise pytest.UsageError(f"{item.nodeid}: conformance tests must declare @pytest.mark.req('ID', ...)")

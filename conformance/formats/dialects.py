@@ -47,11 +47,19 @@ VERTEX_VERSION = "vertex-2023-10-16"
 BEDROCK_VERSION = "bedrock-2023-05-31"
 
 
-class Vertex(UpstreamFormat):
-    name = "vertex"
+class AnthropicDialect(UpstreamFormat):
+    """A provider that takes the Messages body with its documented changes: its request's meaning is that body."""
+
     family = DIALECT
+    plain_stop_after_tool_calls = False  # the Messages API's own stop reasons
+
+    def meaning(self, call: Call, body: Any) -> dict[str, Any]:
+        return self.anthropic_body(call, body)
+
+
+class Vertex(AnthropicDialect):
+    name = "vertex"
     title = "Google Vertex AI rawPredict (Anthropic on Vertex)"
-    plain_stop_after_tool_calls = False
     pingless = False  # the Messages API's own stream, pings and all
     relays_stream = True
     forwards_anthropic_headers = True
@@ -78,9 +86,6 @@ class Vertex(UpstreamFormat):
     def anthropic_body(self, call: Call, body: dict[str, Any]) -> dict[str, Any]:
         """The Messages body this dialect request stands for (its documented changes undone)."""
         return {"model": call.model, **{k: v for k, v in body.items() if k != "anthropic_version"}}
-
-    def meaning(self, call: Call, body: Any) -> dict[str, Any]:
-        return self.anthropic_body(call, body)
 
     def render(self, call: Call, script: Script) -> Script:
         """The Messages API's own answer, as scripted; a scripted stream asked for by rawPredict comes as its Message."""
@@ -109,11 +114,9 @@ class Vertex(UpstreamFormat):
         return str(error.get("type") or ""), str(error.get("message") or body.decode("utf-8", "replace")[:500])
 
 
-class BedrockInvoke(UpstreamFormat):
+class BedrockInvoke(AnthropicDialect):
     name = "bedrock"
-    family = DIALECT
     title = "Amazon Bedrock InvokeModel (Anthropic on Bedrock)"
-    plain_stop_after_tool_calls = False
     stream_headers = (("content-type", eventstream.CONTENT_TYPE),)
     gives_retry_after = False
     setup = ("the Bedrock runtime endpoint override (LiteLLM: `aws_bedrock_runtime_endpoint` = `http://HOST:PORT`, model "
@@ -145,9 +148,6 @@ class BedrockInvoke(UpstreamFormat):
     def anthropic_body(self, call: Call, body: dict[str, Any]) -> dict[str, Any]:
         rest = {k: v for k, v in body.items() if k not in ("anthropic_version", "anthropic_beta")}
         return {"model": call.model, **rest, **({"stream": True} if call.streaming else {})}
-
-    def meaning(self, call: Call, body: Any) -> dict[str, Any]:
-        return self.anthropic_body(call, body)
 
     def encoder(self, call: Call) -> StreamEncoder:
         return ChunkEventEncoder()
