@@ -1,4 +1,4 @@
-"""Self-test helpers: run the suite the way a user does (a subprocess with documented options)
+"""Self-test helpers: run the suite the way a user does (its own process, with documented options)
 against the reference gateway started as its own process, with or without a fault."""
 
 from __future__ import annotations
@@ -8,8 +8,6 @@ import fcntl
 import json
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from tests import launcher
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "conformance" / "suite"
@@ -30,11 +30,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
+def wait_for_port(port: int, process: launcher.Launched) -> None:
     deadline = time.monotonic() + GATEWAY_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"reference gateway exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}")
+            raise RuntimeError(f"reference gateway exited with {process.returncode}: {process.output()[1]}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
             return
         time.sleep(0.05)
@@ -51,28 +51,24 @@ class ExternalGateway:
 @contextlib.contextmanager
 def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "cgc-selftest-token",
                       upstream_format: str = "anthropic") -> Iterator[ExternalGateway]:
-    """`python -m conformance.reference` in its own process, routed to a recording upstream port the suite will bind."""
+    """`python -m conformance.reference` in its own process (tests/launcher.py), routed to a recording upstream port the suite will bind."""
     port, upstream_port = free_port(), free_port()
-    args = [sys.executable, "-m", "conformance.reference", "--listen", f"127.0.0.1:{port}",
-            "--upstream", f"http://127.0.0.1:{upstream_port}", "--client-token-env", "GATEWAY_TOKEN"]
+    args = ["--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream_port}", "--client-token-env", "GATEWAY_TOKEN"]
     if prefix:
         args += ["--prefix", prefix]
     if fault:
         args += ["--fault", fault]
     if upstream_format != "anthropic":
         args += ["--upstream-format", upstream_format]
-    process = subprocess.Popen(args, env={**os.environ, "GATEWAY_TOKEN": token}, stderr=subprocess.PIPE, text=True)
+    process = launcher.start("conformance.reference", args, env={**os.environ, "GATEWAY_TOKEN": token})
     try:
         wait_for_port(port, process)
         yield ExternalGateway(f"http://127.0.0.1:{port}{prefix}", upstream_port, token)
     finally:
         process.terminate()
-        try:
+        with contextlib.suppress(TimeoutError):
             process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        if process.stderr:
-            process.stderr.close()
+        process.close()
 
 
 @dataclass
@@ -100,7 +96,7 @@ FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypot
 # The suite mostly waits on sockets and timers: a run keeps a core about a third busy. At most this many suite runs
 # go at once on the machine, whichever xdist worker or matrix starts them, so a loaded 2-core machine never
 # starves a run into a timing verdict it would not give alone (the suite's margins are a second and more).
-SUITE_RUN_SLOTS = 5
+SUITE_RUN_SLOTS = 8
 SLOT_DIR = Path(tempfile.gettempdir()) / f"cgc-selftest-slots-{os.getuid()}"
 
 
@@ -124,7 +120,8 @@ def suite_run_slot() -> Iterator[None]:
 
 
 def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> SuiteRun:
-    """Run the conformance suite in a subprocess, as `pytest conformance/suite ...` from the checkout."""
+    """Run the conformance suite in its own process, as `python -m pytest conformance/suite ...` from the checkout
+    (tests/launcher.py)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     environ.pop("GATEWAY_TOKEN", None)
     if token is not None:
@@ -132,12 +129,13 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
     environ.update(env or {})
     with suite_run_slot():
         started = time.monotonic()
-        completed = subprocess.run(
-            [sys.executable, "-m", "pytest", str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
-             "--report-dir", str(report_dir), *args],
-            cwd=REPO, env=environ, capture_output=True, text=True, timeout=SUITE_RUN_TIMEOUT_S,
-        )
-        return SuiteRun(completed.returncode, completed.stdout, completed.stderr, report_dir, time.monotonic() - started)
+        process = launcher.start("pytest", [str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
+                                            "--report-dir", str(report_dir), *args], env=environ, cwd=REPO)
+        try:
+            returncode = process.wait(timeout=SUITE_RUN_TIMEOUT_S)
+            return SuiteRun(returncode, *process.output(), report_dir, time.monotonic() - started)
+        finally:
+            process.close()
 
 
 def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None) -> SuiteRun:

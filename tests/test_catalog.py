@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import pytest
 
-from conformance.catalog import Catalog, Requirement, UnknownRequirement, catalog, suite_requirement_ids
+from conformance.catalog import SUITE_DIR, Catalog, Requirement, UnknownRequirement, catalog, suite_requirement_ids
 from tests.conftest import REPO
 
 SPEC = REPO.parent / "shared" / "spec" / "protocol-contract.md"
@@ -58,6 +59,16 @@ def test_bad_level_is_refused():
 def test_every_requirement_named_by_the_suite_is_in_the_catalogue():
     ids = suite_requirement_ids()
     assert ids and ids <= {r.id for r in catalog()}
+
+
+def test_source_scan_finds_exactly_the_req_markers_of_the_suite_modules():
+    # The scan is a pattern for speed; the modules' syntax trees are the truth.
+    named = set()
+    for module in SUITE_DIR.glob("test_*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "req":
+                named |= {arg.value for arg in node.args if isinstance(arg, ast.Constant)}
+    assert named and suite_requirement_ids() == named
 
 
 def test_source_scan_finds_every_requirement_the_collected_suite_tests(reference_run):

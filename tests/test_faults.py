@@ -19,7 +19,7 @@ from tests.conftest import SUITE, SuiteRun, header_options, reference_gateway, r
 # The suite mostly waits on sockets and timers (its scripted streams pause for seconds): a run keeps a
 # core about a third busy, so five runs at once fill a 2-core machine without starving any of them, and
 # the suite's timing margins (1 s and more) are sized for a loaded machine (scripts/repeat_under_load.py).
-PARALLEL_RUNS = 5
+PARALLEL_RUNS = 8
 # A never-answering gateway must cost seconds, not minutes: every read is bounded by --timeout.
 NEVER_ANSWERS_TIMEOUT = "3"  # the smallest --timeout (MIN_TIMEOUT_S)
 

@@ -3,10 +3,12 @@ schema CI systems read, conformance.md as a Markdown parser sees it; for a confo
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import pytest
 import xmlschema
 from markdown_it import MarkdownIt
@@ -106,6 +108,15 @@ def test_html_report_of_a_faulty_run_tells_a_reviewer_what_failed_why_and_the_fi
     assert not transcript.is_displayed()
     evidence.find_element(By.CSS_SELECTOR, "summary").click()
     assert transcript.is_displayed() and "POST " in transcript.text
+
+
+def test_every_published_json_schema_is_valid_against_its_meta_schema():
+    # The suite validates with each schema's validator class directly, without re-checking the schema every run.
+    schemas = sorted(data_dir("schemas").glob("*.schema.json"))
+    assert schemas
+    for path in schemas:
+        document = json.loads(path.read_text())
+        jsonschema.validators.validator_for(document).check_schema(document)
 
 
 @pytest.fixture(scope="module")
