@@ -6,6 +6,7 @@ imported before it could rewrite them). Nothing here starts a thread or reads th
 from __future__ import annotations
 
 import copy
+import gc
 import importlib
 
 from _pytest.config import get_config
@@ -28,3 +29,7 @@ try:
     import_plugins_as_pytest_does()
 except Exception:  # pytest's internals moved: the children import everything themselves, slower but the same
     pass
+
+# Everything imported so far lives as long as every child: out of the collector's sight, a child's collections
+# (pytest runs several at its end) neither walk it nor copy its pages.
+gc.freeze()

@@ -14,7 +14,7 @@ import pytest
 from conformance.catalog import AREAS, catalog
 from conformance.reference.faults import FAULTS, Fault
 from conformance.bounds import run_bound_s
-from tests.conftest import SUITE, SuiteRun, header_options, reference_gateway, run_against
+from tests.conftest import HEADERS_ENV, SUITE, SuiteRun, header_options, reference_gateway, run_against
 
 # The suite mostly waits on sockets and timers (its scripted streams pause for seconds): a run keeps a
 # core about a third busy, so five runs at once fill a 2-core machine without starving any of them, and
@@ -29,7 +29,8 @@ NEVER_ANSWERS_TIMEOUT = "3"  # the smallest --timeout (MIN_TIMEOUT_S)
 MATRIX = {name: cls for name, cls in FAULTS.items() if cls.in_fault_matrix and not cls.translating_only}
 
 # Tests that read one fault's run without a fault parameter.
-RUN_NEEDED_BY = {"test_e2e_failures_carry_the_claude_cli_output": "rewrite-signature"}
+RUN_NEEDED_BY = {"test_e2e_failures_carry_the_claude_cli_output": "rewrite-signature",
+                 "test_header_routed_gateway_passes_with_its_headers_and_never_shows_the_secret": "route-by-header"}
 
 
 # A fault runs against the areas of the requirements it breaks (pytest -m "streaming or errors"): the areas it
@@ -188,6 +189,19 @@ def test_correct_but_unusual_variant_passes_everything(fault_runs, variant):
     proven = set(run.requirements_with("passed")) | set(run.requirements_with("not_applicable"))
     selected = set(fault_runs[Fault.name].requirements_with("passed")) - set(run.requirements_with("not_run"))
     assert selected <= proven
+
+
+def test_header_routed_gateway_passes_with_its_headers_and_never_shows_the_secret(fault_runs):
+    # The whole suite with the variant's headers (the CLI gets them too); the secret one is given by environment.
+    run = fault_runs["route-by-header"]
+    assert run.returncode == 0 and run.requirements_with("failed") == [], run.stdout[-2000:]
+    assert "E2E-2" in run.requirements_with("passed") or run.document["claude_code_cli"].get("path") is None
+    (name, secret), = FAULTS["route-by-header"].suite_secret_headers
+    assert f"{name}: <{HEADERS_ENV}:{name}>" in run.document["gateway"]["extra_headers"]
+    for path in run.report_dir.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    assert secret not in run.stdout + run.stderr
 
 
 HOSTILE = sorted(name for name, cls in MATRIX.items() if cls.breaks_everything or cls.self_test_timeout)
