@@ -13,6 +13,11 @@ import time
 import uvicorn
 
 STARTUP_TIMEOUT_S = 10.0
+# How long an idle keep-alive connection stays open. Longer than any client pool keeps one (httpx 5 s, Node 4 s,
+# aiohttp 15 s, Go 90 s): the client closes idle connections first. uvicorn's default, 5 s, equals httpx's: a
+# request sent on a pooled connection just as the server closed it fails with a connection error (a gateway's
+# "502 could not reach the upstream" on a loaded machine), which the suite must never cause.
+IDLE_CONNECTION_TIMEOUT_S = 120
 
 
 class ServerError(RuntimeError):
@@ -29,7 +34,7 @@ class BackgroundServer:
         self.host, self.port = self._socket.getsockname()[:2]
         config = uvicorn.Config(
             app, log_level="critical", lifespan="on", timeout_graceful_shutdown=1, access_log=False,
-            server_header=False, date_header=False,
+            server_header=False, date_header=False, timeout_keep_alive=IDLE_CONNECTION_TIMEOUT_S,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, name=name, daemon=True)

@@ -16,6 +16,7 @@ A benchmark, not a test: it prints figures and asserts nothing about speed.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import sys
@@ -28,6 +29,10 @@ from conformance.bounds import run_bound_s  # noqa: E402
 from conformance.streaming import script_seconds  # noqa: E402
 from conformance.upstream.streams import stream_script  # noqa: E402
 from tests.conftest import SuiteRun, reference_gateway, run_against, run_suite  # noqa: E402
+from tests.launcher import FRESH_VARIABLE  # noqa: E402
+
+# Each run a fresh interpreter, as users start it (the self-tests fork theirs from a preloaded one).
+os.environ[FRESH_VARIABLE] = "1"
 
 HOSTILE = ["never-answers", "headers-then-silence", "trickle-json", "garbage-bytes", "stall-before-message-stop", "stream-forever"]
 STREAM_LABEL = re.compile(r"upstream plays fixtures/streams/(\w+)\.json")

@@ -7,6 +7,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import socket
 import tempfile
 import time
@@ -30,15 +31,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, process: launcher.Launched) -> None:
+def listening_url(process: launcher.Launched) -> str:
+    """The address the reference gateway printed once bound (it binds port 0: no port is chosen in advance, so no
+    other process of a busy machine can take it between the choice and the bind)."""
     deadline = time.monotonic() + GATEWAY_START_TIMEOUT_S
     while time.monotonic() < deadline:
+        stdout, stderr = process.output()
+        if match := re.search(r"listening on (http://\S+)", stdout):
+            return match.group(1)
         if process.poll() is not None:
-            raise RuntimeError(f"reference gateway exited with {process.returncode}: {process.output()[1]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return
+            raise RuntimeError(f"reference gateway exited with {process.returncode}: {stderr}")
         time.sleep(0.05)
-    raise RuntimeError(f"reference gateway did not listen on {port}")
+    raise RuntimeError(f"reference gateway did not start listening within {GATEWAY_START_TIMEOUT_S} s")
 
 
 @dataclass
@@ -52,8 +56,8 @@ class ExternalGateway:
 def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "cgc-selftest-token",
                       upstream_format: str = "anthropic") -> Iterator[ExternalGateway]:
     """`python -m conformance.reference` in its own process (tests/launcher.py), routed to a recording upstream port the suite will bind."""
-    port, upstream_port = free_port(), free_port()
-    args = ["--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream_port}", "--client-token-env", "GATEWAY_TOKEN"]
+    upstream_port = free_port()
+    args = ["--listen", "127.0.0.1:0", "--upstream", f"http://127.0.0.1:{upstream_port}", "--client-token-env", "GATEWAY_TOKEN"]
     if prefix:
         args += ["--prefix", prefix]
     if fault:
@@ -62,8 +66,7 @@ def reference_gateway(fault: str | None = None, prefix: str = "", token: str = "
         args += ["--upstream-format", upstream_format]
     process = launcher.start("conformance.reference", args, env={**os.environ, "GATEWAY_TOKEN": token})
     try:
-        wait_for_port(port, process)
-        yield ExternalGateway(f"http://127.0.0.1:{port}{prefix}", upstream_port, token)
+        yield ExternalGateway(listening_url(process), upstream_port, token)
     finally:
         process.terminate()
         with contextlib.suppress(TimeoutError):
@@ -93,9 +96,10 @@ FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypot
                             for arg in ("-p", f"no:{name}"))
 
 
-# The suite mostly waits on sockets and timers: a run keeps a core about a third busy. At most this many suite runs
-# go at once on the machine, whichever xdist worker or matrix starts them, so a loaded 2-core machine never
-# starves a run into a timing verdict it would not give alone (the suite's margins are a second and more).
+# The suite mostly waits on sockets and timers: a forked run (tests/launcher.py) costs about half a CPU-second of its
+# own plus about 0.8 per Claude Code run, over 2 to 70 s. At most this many suite runs go at once on the machine,
+# whichever xdist worker or matrix starts them, so that a loaded 2-core machine never starves a run into a timing
+# verdict it would not give alone (the suite's margins are a second and more; every self-test run checks them).
 SUITE_RUN_SLOTS = 8
 SLOT_DIR = Path(tempfile.gettempdir()) / f"cgc-selftest-slots-{os.getuid()}"
 

@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # The fork server imports, once, what every suite run and reference gateway imports (tests/suite_preload.py).
-_context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["tests.suite_preload"])
+_forked = multiprocessing.get_context("forkserver")
+_forked.set_forkserver_preload(["tests.suite_preload"])
+# CGC_SELFTEST_FRESH_INTERPRETERS=1: each process is a fresh interpreter that imports everything itself, as a user's
+# `python -m pytest` does (scripts/benchmark.py measures so).
+FRESH_VARIABLE = "CGC_SELFTEST_FRESH_INTERPRETERS"
 
 
 def _run_module(module: str, argv: list[str], cwd: str, env: dict[str, str], stdout: str, stderr: str) -> None:
@@ -85,13 +88,14 @@ class Launched:
 
 
 def start(module: str, argv: list[str], *, env: dict[str, str], cwd: Path | str = ".") -> Launched:
-    """Start `python -m module *argv` in a child forked from the preloaded server."""
+    """Start `python -m module *argv` in a child forked from the preloaded server (or a fresh interpreter)."""
     files = []
     for stream in ("stdout", "stderr"):
         fd, path = tempfile.mkstemp(prefix=f"cgc-{stream}-")
         os.close(fd)
         files.append(Path(path))
-    process = _context.Process(target=_run_module, args=(module, list(argv), str(Path(cwd).resolve()), dict(env),
+    context = multiprocessing.get_context("spawn") if os.environ.get(FRESH_VARIABLE) == "1" else _forked
+    process = context.Process(target=_run_module, args=(module, list(argv), str(Path(cwd).resolve()), dict(env),
                                                          str(files[0]), str(files[1])), daemon=False)
     process.start()
     return Launched(process, files[0], files[1])

@@ -14,12 +14,10 @@ import pytest
 from conformance.catalog import AREAS, catalog
 from conformance.reference.faults import FAULTS, Fault
 from conformance.bounds import run_bound_s
-from tests.conftest import HEADERS_ENV, SUITE, SuiteRun, header_options, reference_gateway, run_against
+from tests.conftest import HEADERS_ENV, SUITE, SUITE_RUN_SLOTS, SuiteRun, header_options, reference_gateway, run_against
 
-# The suite mostly waits on sockets and timers (its scripted streams pause for seconds): a run keeps a
-# core about a third busy, so five runs at once fill a 2-core machine without starving any of them, and
-# the suite's timing margins (1 s and more) are sized for a loaded machine (scripts/repeat_under_load.py).
-PARALLEL_RUNS = 8
+# As many runs at once as the machine-wide slots allow (tests/conftest.py: SUITE_RUN_SLOTS).
+PARALLEL_RUNS = SUITE_RUN_SLOTS
 # A never-answering gateway must cost seconds, not minutes: every read is bounded by --timeout.
 NEVER_ANSWERS_TIMEOUT = "3"  # the smallest --timeout (MIN_TIMEOUT_S)
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import socket
 import sys
 
 import uvicorn
@@ -18,11 +19,13 @@ import uvicorn
 from conformance.formats import ANTHROPIC, FORMAT_NAMES, translated
 from conformance.reference.faults import FAULTS, get_fault
 from conformance.reference.gateway import ReferenceGateway
+from conformance.serving import IDLE_CONNECTION_TIMEOUT_S
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.reference", description=__doc__.splitlines()[0])
-    parser.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT to serve on (default 127.0.0.1:8080)")
+    parser.add_argument("--listen", default="127.0.0.1:8080",
+                        help="HOST:PORT to serve on (default 127.0.0.1:8080; port 0: a free one, printed at start)")
     parser.add_argument("--upstream", required=True, help="Anthropic-format upstream base URL, e.g. the recording upstream")
     parser.add_argument("--client-token-env", default="GATEWAY_TOKEN", help="variable holding the token clients must present")
     parser.add_argument("--upstream-key-env", default="", help="variable holding the upstream key (default: a random key)")
@@ -39,14 +42,23 @@ def main(argv: list[str] | None = None) -> int:
     gateway = ReferenceGateway(args.upstream, token, upstream_key or "ref-upstream-" + secrets.token_hex(8), args.prefix, get_fault(args.fault),
                                translated(args.upstream_format))
     host, _, port = args.listen.rpartition(":")
+    try:
+        listener = socket.create_server((host, int(port)))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        return 2
+    # The bound address, once it is bound: with port 0 the only way to learn it (the self-tests start it so, which
+    # leaves no moment where another process could take a port chosen in advance).
+    print(f"reference gateway listening on http://{host}:{listener.getsockname()[1]}{args.prefix}", flush=True)
     if gateway.fault.raw_answer is not None:
-        asyncio.run(serve_raw(host, int(port), gateway.fault.raw_answer))
+        asyncio.run(serve_raw(listener, gateway.fault.raw_answer))
         return 0
-    uvicorn.run(gateway.app(), host=host, port=int(port), log_level="warning")
+    config = uvicorn.Config(gateway.app(), log_level="warning", timeout_keep_alive=IDLE_CONNECTION_TIMEOUT_S)
+    uvicorn.Server(config).run(sockets=[listener])
     return 0
 
 
-async def serve_raw(host: str, port: int, answer: bytes) -> None:
+async def serve_raw(listener: socket.socket, answer: bytes) -> None:
     """A server that is not HTTP: every connection gets `answer`, then is closed."""
 
     async def reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -56,7 +68,7 @@ async def serve_raw(host: str, port: int, answer: bytes) -> None:
             await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(reply, host, port)
+    server = await asyncio.start_server(reply, sock=listener)
     async with server:
         await server.serve_forever()
 
