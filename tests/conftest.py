@@ -39,7 +39,7 @@ def listening_url(process: launcher.Launched) -> str:
         stdout, stderr = process.output()
         if match := re.search(r"listening on (http://\S+)", stdout):
             return match.group(1)
-        if process.poll() is not None:
+        if process.returncode is not None:
             raise RuntimeError(f"reference gateway exited with {process.returncode}: {stderr}")
         time.sleep(0.05)
     raise RuntimeError(f"reference gateway did not start listening within {GATEWAY_START_TIMEOUT_S} s")

@@ -36,16 +36,12 @@ def _run_module(module: str, argv: list[str], cwd: str, env: dict[str, str], std
         os.dup2(target, fd)
         os.close(target)
     sys.argv = [module, *argv]
-    code: object = 0
     try:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
-    except SystemExit as exit_:
-        code = exit_.code
-    finally:
+    finally:  # a SystemExit goes on to multiprocessing, which makes its code the exit status as Python does
         atexit._run_exitfuncs()  # a forked child leaves with os._exit, which skips them
         sys.stdout.flush()
         sys.stderr.flush()
-    sys.exit(code if isinstance(code, int) else (0 if code is None else 1))
 
 
 @dataclass
@@ -54,9 +50,6 @@ class Launched:
     process: multiprocessing.process.BaseProcess
     stdout_path: Path
     stderr_path: Path
-
-    def poll(self) -> int | None:
-        return self.process.exitcode
 
     @property
     def returncode(self) -> int | None:
@@ -70,9 +63,6 @@ class Launched:
 
     def terminate(self) -> None:
         self.process.terminate()
-
-    def kill(self) -> None:
-        self.process.kill()
 
     def output(self) -> tuple[str, str]:
         return (self.stdout_path.read_text(errors="replace"), self.stderr_path.read_text(errors="replace"))

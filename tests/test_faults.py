@@ -16,8 +16,6 @@ from conformance.reference.faults import FAULTS, Fault
 from conformance.bounds import run_bound_s
 from tests.conftest import HEADERS_ENV, SUITE, SUITE_RUN_SLOTS, SuiteRun, header_options, reference_gateway, run_against
 
-# As many runs at once as the machine-wide slots allow (tests/conftest.py: SUITE_RUN_SLOTS).
-PARALLEL_RUNS = SUITE_RUN_SLOTS
 # A never-answering gateway must cost seconds, not minutes: every read is bounded by --timeout.
 NEVER_ANSWERS_TIMEOUT = "3"  # the smallest --timeout (MIN_TIMEOUT_S)
 
@@ -133,7 +131,7 @@ def matrix_runs(request, tmp_path_factory) -> tuple[dict[str, SuiteRun], dict[st
     # Longest runs first (stalling faults, slow discovery and pacing, --serial), so no worker is left with one at the end.
     jobs.sort(key=lambda job: not (job[1] or is_slow(FAULTS.get(job[0], Fault))))
     report_dirs = [tmp_path_factory.mktemp("-".join((name, *extra))) for name, extra in jobs]  # mktemp is not thread-safe
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as pool:  # as many at once as the machine-wide slots allow
         runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job[1]), jobs, report_dirs))
     overlapped = {name: run for (name, extra), run in zip(jobs, runs) if not extra}
     serial = {name: run for (name, extra), run in zip(jobs, runs) if extra}

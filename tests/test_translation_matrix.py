@@ -15,9 +15,9 @@ import pytest
 from conformance.formats import TRANSLATED
 from conformance.formats.applicability import not_applicable
 from conformance.reference.faults import FAULTS, Fault
-from tests.conftest import SuiteRun
+from tests.conftest import SUITE_RUN_SLOTS, SuiteRun
 from conformance.bounds import TRANSLATING_SILENCE_S, run_bound_s
-from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, PARALLEL_RUNS, run_fault
+from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, run_fault
 
 FORMATS = sorted(TRANSLATED)
 TRANSLATION_FAULTS = sorted(name for name, cls in FAULTS.items() if cls.translating_only)
@@ -54,7 +54,7 @@ def job_args(name: str, upstream_format: str) -> tuple[str, ...]:
 @pytest.fixture(scope="session")
 def translation_runs(tmp_path_factory) -> dict[tuple[str, str], SuiteRun]:
     report_dirs = [tmp_path_factory.mktemp(f"{name}-{fmt}") for name, fmt in JOBS]
-    with ThreadPoolExecutor(PARALLEL_RUNS) as pool:
+    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as pool:
         runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job_args(*job), upstream_format=job[1]),
                              JOBS, report_dirs))
     return dict(zip(JOBS, runs))
