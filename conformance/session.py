@@ -42,6 +42,8 @@ EXIT_OK, EXIT_FAILED, EXIT_NOT_TESTED = 0, 1, 3
 LIVE_SPENDING, LIVE_TOKENS_BILLED = "live mode: provider spending", "live mode: tokens billed"
 # Tests over five minutes long (SSE-5's 310 s silence): run only when the -m expression names them.
 LONG_SILENCE_MARKER = "long_silence"
+NOTHING_SELECTED = ("no conformance test was selected (-m/-k left none; the areas are the markers `pytest --markers` "
+                    "lists); nothing was judged and no report was written")
 LIVE_PROOF_MARKER = "live_proof"  # tests that prove a requirement black-box through the real provider (--upstream live only)
 evidence_key = pytest.StashKey[list]()
 
@@ -82,6 +84,7 @@ class ConformanceRun:
         )
         self.document: dict | None = None
         self.rollup: Rollup | None = None
+        self.nothing_selected = False  # -m/-k left no test to run
         self.overlap = Overlap(self, config.model, serial=config.serial)
         # Requirements that do not apply to a gateway with the declared upstream format (spec L2's table).
         self.inapplicable = not_applicable(config.upstream_format)
@@ -211,8 +214,16 @@ class ConformanceRun:
     # ---- pytest hooks
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        if session.config.option.collectonly or not session.items:
+        if session.config.option.collectonly:
             return None
+        if not session.items:
+            self.nothing_selected = True
+            if self.staging is not None:
+                _stop_report_writers(session.config, self.staging.dir)
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"NOT TESTED: {NOTHING_SELECTED}", red=True, bold=True)
+            return True
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         self.preflight = self.run_preflight()
         if reporter is not None:
@@ -317,6 +328,8 @@ class ConformanceRun:
                 self.staging.discard()
             raise
         result = yield
+        if self.nothing_selected:  # pytest's own status for it, which no CI reads as a pass
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
         # Others (syrupy) fold pytest's own status back in; the verdict policy has the last word.
         if self.rollup is not None and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = self.exit_status()
@@ -474,14 +487,32 @@ def _message(report: pytest.TestReport) -> str:
     return report.longreprtext if report.failed else ""
 
 
-def _point_report_plugins_at(config: pytest.Config, staged: Path, published: Path) -> None:
-    """pytest-html and the JUnit writer print where they wrote; after publishing, that is the report dir."""
+def _staged_report_writers(config: pytest.Config, staged: Path) -> list[tuple[object, str]]:
+    """pytest-html's report plugin and pytest's JUnit writer, when they write into the staging folder, with the
+    attribute that holds their file's path."""
     from _pytest.junitxml import xml_key
 
-    for plugin in config.pluginmanager.get_plugins():
-        path = getattr(plugin, "_report_path", None)
-        if isinstance(path, Path) and path.parent.resolve() == staged.resolve():
-            plugin._report_path = published.resolve() / path.name
-    junit = config.stash.get(xml_key, None)
-    if junit is not None and Path(junit.logfile).parent == staged.resolve():
-        junit.logfile = str(published.resolve() / Path(junit.logfile).name)
+    writers = [(plugin, "_report_path") for plugin in config.pluginmanager.get_plugins()
+               if isinstance(getattr(plugin, "_report_path", None), Path)]
+    if (junit := config.stash.get(xml_key, None)) is not None:
+        writers.append((junit, "logfile"))
+    return [(writer, attribute) for writer, attribute in writers
+            if Path(getattr(writer, attribute)).parent.resolve() == staged.resolve()]
+
+
+def _point_report_plugins_at(config: pytest.Config, staged: Path, published: Path) -> None:
+    """pytest-html and the JUnit writer print where they wrote; after publishing, that is the report dir."""
+    for writer, attribute in _staged_report_writers(config, staged):
+        path = published.resolve() / Path(getattr(writer, attribute)).name
+        setattr(writer, attribute, path if attribute == "_report_path" else str(path))
+
+
+def _stop_report_writers(config: pytest.Config, staged: Path) -> None:
+    """A run that selected no test writes no report: the writers are unregistered before the session's end, when
+    they would write into the staging folder the run discards."""
+    from _pytest.junitxml import xml_key
+
+    for writer, attribute in _staged_report_writers(config, staged):
+        config.pluginmanager.unregister(writer)
+        if attribute == "logfile":
+            del config.stash[xml_key]  # else pytest's unconfigure unregisters it a second time

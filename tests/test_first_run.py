@@ -115,6 +115,16 @@ def test_collect_only_writes_no_report(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["conformance.json"] and "stale" in (tmp_path / "conformance.json").read_text()
 
 
+def test_selection_that_leaves_no_test_says_so_fails_and_keeps_the_last_report(tmp_path):
+    (tmp_path / "conformance.json").write_text('{"stale": true}')
+    for selection in (("-m", "no_such_area"), ("-k", "no_such_test")):
+        run = run_suite(tmp_path, *selection)
+        output = run.stdout + run.stderr
+        assert run.returncode == 5, output[-2000:]  # pytest's "no tests ran": never read as a pass
+        assert "NOT TESTED: no conformance test was selected" in output and "Traceback" not in output, output[-2000:]
+        assert [p.name for p in tmp_path.iterdir()] == ["conformance.json"] and "stale" in (tmp_path / "conformance.json").read_text()
+
+
 def test_report_dir_that_cannot_be_written_is_one_line(tmp_path):
     a_file = tmp_path / "plain-file"
     a_file.write_text("")
