@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from conformance.claude_cli import NPM_PACKAGE, find_cli
 from tests import launcher
 
 REPO = Path(__file__).resolve().parent.parent
@@ -178,3 +179,15 @@ def pytest_collection_modifyitems(items) -> None:
         group = next((SHARED_RUNS[name] for name in getattr(item, "fixturenames", ()) if name in SHARED_RUNS), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_sessionstart(session) -> None:
+    """The self-tests prove what each fault does to the end-to-end area too: without the pinned CLI every such proof
+    would fail on skipped E2E tests, so the run stops at once and says what to install."""
+    if hasattr(session.config, "workerinput"):
+        return  # the controller has checked
+    cli, _ = find_cli(None)
+    if cli is None or not cli.is_pinned_version:
+        found = "none was found" if cli is None else f"found Claude Code {cli.version} at {cli.path}"
+        pytest.exit(f"the self-tests need the pinned Claude Code CLI ({NPM_PACKAGE}), {found}. "
+                    "Run scripts/install-test-tools (or `npm ci` in the checkout)", returncode=pytest.ExitCode.USAGE_ERROR)
