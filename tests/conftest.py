@@ -11,14 +11,17 @@ import re
 import socket
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import pytest
 
 from conformance.claude_cli import NPM_PACKAGE, find_cli
 from tests import launcher
+
+Job = TypeVar("Job")
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = REPO / "conformance" / "suite"
@@ -102,16 +105,21 @@ FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypot
 # whichever xdist worker or matrix starts them, so that a loaded 2-core machine never starves a run into a timing
 # verdict it would not give alone (the suite's margins are a second and more; every self-test run checks them).
 SUITE_RUN_SLOTS = 8
+# Runs that spend nearly all their time in deliberate waits (a hostile gateway's timeouts, slow pacing, a 61 s upstream
+# silence) take slots of their own: in the busy slots, up to seven of them at once left both cores a third idle for a
+# minute while CPU-bound runs queued behind them (`pytest tests`: 165-185 s then, 138-148 s now).
+WAITING_RUN_SLOTS = 8
 SLOT_DIR = Path(tempfile.gettempdir()) / f"cgc-selftest-slots-{os.getuid()}"
 
 
 @contextlib.contextmanager
-def suite_run_slot() -> Iterator[None]:
-    """One of SUITE_RUN_SLOTS machine-wide slots (flock on a file each), held while a suite run goes."""
+def suite_run_slot(waits: bool = False) -> Iterator[None]:
+    """One of the machine-wide slots of its kind (flock on a file each), held while a suite run goes."""
     SLOT_DIR.mkdir(exist_ok=True)
+    kind, count = ("waiting", WAITING_RUN_SLOTS) if waits else ("busy", SUITE_RUN_SLOTS)
     while True:
-        for slot in range(SUITE_RUN_SLOTS):
-            with open(SLOT_DIR / f"{slot}.lock", "w") as handle:
+        for slot in range(count):
+            with open(SLOT_DIR / f"{kind}-{slot}.lock", "w") as handle:
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
@@ -124,15 +132,45 @@ def suite_run_slot() -> Iterator[None]:
         time.sleep(0.1)
 
 
-def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None) -> SuiteRun:
+# A run's first seconds are its busiest (start-up, then the timed exchanges begin with the run): at most one run starts
+# per this many seconds on the machine. Sixteen runs started at once at the session's start took up to 1.9 s of SSE-4's
+# 2 s margin in the first runs' keep-alive exchanges; spaced so, the least margin left in a whole session was 1.75 s.
+START_SPACING_S = 0.5
+
+
+def wait_for_start_turn() -> None:
+    SLOT_DIR.mkdir(exist_ok=True)
+    with open(SLOT_DIR / "last-start", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        last = float(handle.read() or 0)
+        time.sleep(max(0.0, last + START_SPACING_S - time.time()))
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(time.time()))
+        # the lock goes with the file's closing
+
+
+def run_concurrently(jobs: list[Job], run: Callable[[Job], SuiteRun], waits: Callable[[Job], bool] = lambda job: False
+                     ) -> list[SuiteRun]:
+    """Each job's run, in order, started as the machine-wide slots allow: jobs that mostly wait (`waits`) in a pool
+    of their own, so that they never hold back a busy job while a busy slot is free."""
+    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as busy, ThreadPoolExecutor(WAITING_RUN_SLOTS) as waiting:
+        futures = [(waiting if waits(job) else busy).submit(run, job) for job in jobs]
+        return [future.result() for future in futures]
+
+
+def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[str, str] | None = None,
+              waits: bool = False) -> SuiteRun:
     """Run the conformance suite in its own process, as `python -m pytest conformance/suite ...` from the checkout
-    (tests/launcher.py)."""
+    (tests/launcher.py). `waits`: the run spends nearly all its time in deliberate waits (see WAITING_RUN_SLOTS)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     environ.pop("GATEWAY_TOKEN", None)
     if token is not None:
         environ["GATEWAY_TOKEN"] = token
     environ.update(env or {})
-    with suite_run_slot():
+    with suite_run_slot(waits):
+        wait_for_start_turn()
         started = time.monotonic()
         process = launcher.start("pytest", [str(SUITE), "-q", "-p", "no:cacheprovider", *FOREIGN_PLUGINS_OFF,
                                             "--report-dir", str(report_dir), *args], env=environ, cwd=REPO)
@@ -143,9 +181,10 @@ def run_suite(report_dir: Path, *args: str, token: str | None = None, env: dict[
             process.close()
 
 
-def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None) -> SuiteRun:
+def run_against(gateway: ExternalGateway, report_dir: Path, *args: str, env: dict[str, str] | None = None,
+                waits: bool = False) -> SuiteRun:
     return run_suite(report_dir, "--gateway-url", gateway.url, "--upstream-listen", f"127.0.0.1:{gateway.upstream_port}",
-                     *args, token=gateway.token, env=env)
+                     *args, token=gateway.token, env=env, waits=waits)
 
 
 HEADERS_ENV = "GATEWAY_HEADERS"

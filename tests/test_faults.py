@@ -7,14 +7,15 @@ from __future__ import annotations
 import ast
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from conformance.catalog import AREAS, catalog
 from conformance.reference.faults import FAULTS, Fault
 from conformance.bounds import run_bound_s
-from tests.conftest import HEADERS_ENV, SUITE, SUITE_RUN_SLOTS, SuiteRun, header_options, reference_gateway, run_against
+from tests.conftest import HEADERS_ENV, SUITE, SuiteRun, header_options, reference_gateway, run_against, run_concurrently
 
 # A never-answering gateway must cost seconds, not minutes: every read is bounded by --timeout.
 NEVER_ANSWERS_TIMEOUT = "3"  # the smallest --timeout (MIN_TIMEOUT_S)
@@ -80,7 +81,18 @@ def e2e_tests_left_out(cls: type[Fault]) -> list[str]:
 
 
 # Tests outside the end-to-end area that wait on purpose for many seconds, by the requirements they judge.
-LONG_WAITS = {"test_client_gaps_stay_under_twenty_seconds": {"SSE-14"}}
+SILENCE_TEST = "test_client_gaps_stay_under_twenty_seconds"  # a translating run's 61 s upstream silence
+LONG_WAITS = {SILENCE_TEST: {"SSE-14"}}
+
+
+def mostly_waits(name: str, extra: tuple[str, ...] = (), upstream_format: str = "anthropic") -> bool:
+    """A run that spends nearly all its time in deliberate waits: a hostile or slow fault's, or a translating run
+    that watches the 61 s silence (tests/conftest.py: WAITING_RUN_SLOTS)."""
+    cls = FAULTS.get(name, Fault)
+    silence_areas = {catalog()[requirement].area for requirement in LONG_WAITS[SILENCE_TEST]}
+    watches_silence = (upstream_format != "anthropic" and bool(silence_areas & set(areas_under_test(cls)))
+                       and SILENCE_TEST not in e2e_tests_left_out(cls) and f"not {SILENCE_TEST}" not in extra)
+    return is_slow(cls) or cls.breaks_everything or watches_silence
 
 
 def run_fault(name: str, report_dir, *extra: str, upstream_format: str = "anthropic") -> SuiteRun:
@@ -97,12 +109,31 @@ def run_fault(name: str, report_dir, *extra: str, upstream_format: str = "anthro
         args += ["-k", " and ".join(f"not {name}" for name in left_out)]
     for _ in range(2):
         with reference_gateway(None if name == Fault.name else name, upstream_format=upstream_format) as gateway:
-            run = run_against(gateway, report_dir, *args, env=env)
+            run = run_against(gateway, report_dir, *args, env=env, waits=mostly_waits(name, extra, upstream_format))
         # free_port() cannot hold the port until the suite binds it: a run that lost it to another process of a
         # busy machine (verdict error, nothing judged) is run again with new ports.
         if not (run.returncode == 3 and "Address already in use" in run.stdout):
             return run
     return run
+
+
+@dataclass(frozen=True)
+class FaultJob:
+    """One suite run of a matrix: a fault (or the reference) with extra options, in an upstream format."""
+    name: str
+    report_dir: Path
+    extra: tuple[str, ...] = ()
+    upstream_format: str = "anthropic"
+
+    def run(self) -> SuiteRun:
+        return run_fault(self.name, self.report_dir, *self.extra, upstream_format=self.upstream_format)
+
+    def mostly_waits(self) -> bool:
+        return mostly_waits(self.name, self.extra, self.upstream_format)
+
+
+def run_matrix(jobs: list[FaultJob]) -> list[SuiteRun]:
+    return run_concurrently(jobs, FaultJob.run, FaultJob.mostly_waits)
 
 
 def is_slow(fault: type[Fault]) -> bool:
@@ -128,11 +159,9 @@ def matrix_runs(request, tmp_path_factory) -> tuple[dict[str, SuiteRun], dict[st
     """Every run the selected tests read, overlapped (the default) and --serial, started together in one pool."""
     items = request.session.items
     jobs = [(name, ()) for name in selected_names(items)] + [(name, ("--serial",)) for name in serial_names(items)]
-    # Longest runs first (stalling faults, slow discovery and pacing, --serial), so no worker is left with one at the end.
-    jobs.sort(key=lambda job: not (job[1] or is_slow(FAULTS.get(job[0], Fault))))
-    report_dirs = [tmp_path_factory.mktemp("-".join((name, *extra))) for name, extra in jobs]  # mktemp is not thread-safe
-    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as pool:  # as many at once as the machine-wide slots allow
-        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job[1]), jobs, report_dirs))
+    # --serial runs first, the longest of the busy ones, so that none is left alone at the end.
+    jobs.sort(key=lambda job: not job[1])
+    runs = run_matrix([FaultJob(name, tmp_path_factory.mktemp("-".join((name, *extra))), extra) for name, extra in jobs])
     overlapped = {name: run for (name, extra), run in zip(jobs, runs) if not extra}
     serial = {name: run for (name, extra), run in zip(jobs, runs) if extra}
     return overlapped, serial

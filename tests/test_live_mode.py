@@ -5,7 +5,6 @@ check can see, never blame a router whose provider is not the Anthropic API, and
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -15,7 +14,7 @@ from conformance.report.rollup import PROVEN_LIVE
 from conformance.serving import BackgroundServer
 from conformance.session import LIVE_TOKENS_BILLED
 from conformance.upstream.persona import AnthropicPersona, Billing
-from tests.conftest import SUITE_RUN_SLOTS, SuiteRun, reference_gateway, run_suite
+from tests.conftest import SuiteRun, reference_gateway, run_concurrently, run_suite
 
 PROVEN = ["BODY-1", "ERR-1", "ERR-7", "HDR-2", "SSE-1", "SSE-9"]
 # The reference's faults for those requirements, and what live mode must fail for each.
@@ -46,9 +45,8 @@ def live_runs(tmp_path_factory) -> dict[str, LiveRun]:
             # Each fault against the areas of what it breaks, as in the fault matrix (tests/test_faults.py).
             **{fault: (fault, True, "-m", " or ".join(sorted({catalog()[i].area for i in ids}))) for fault, ids in CAUGHT.items()}}
     report_dirs = {name: tmp_path_factory.mktemp(f"live-{name}") for name in jobs}
-    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as pool:
-        futures = {name: pool.submit(live_run, job[0], report_dirs[name], *job[1:]) for name, job in jobs.items()}
-        return {name: future.result() for name, future in futures.items()}
+    runs = run_concurrently(list(jobs), lambda name: live_run(jobs[name][0], report_dirs[name], *jobs[name][1:]))
+    return dict(zip(jobs, runs))
 
 
 def rows(run: SuiteRun) -> dict[str, dict]:

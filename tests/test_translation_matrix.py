@@ -8,16 +8,14 @@ CGC_FULL_MATRIX=1 runs every fault in every format, each against the whole suite
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
 from conformance.formats import TRANSLATED
 from conformance.formats.applicability import not_applicable
 from conformance.reference.faults import FAULTS, Fault
-from tests.conftest import SUITE_RUN_SLOTS, SuiteRun
+from tests.conftest import SuiteRun
 from conformance.bounds import TRANSLATING_SILENCE_S, run_bound_s
-from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, run_fault
+from tests.test_faults import FULL_MATRIX, NEVER_ANSWERS_TIMEOUT, SILENCE_TEST, FaultJob, run_matrix
 
 FORMATS = sorted(TRANSLATED)
 TRANSLATION_FAULTS = sorted(name for name, cls in FAULTS.items() if cls.translating_only)
@@ -42,7 +40,6 @@ JOBS = [(Fault.name, f) for f in FORMATS] + FAULT_JOBS + [HOSTILE_JOB]
 # SSE-14 watches a 61 s silence; the translator's pings do not depend on the format, so by default the reference
 # watches it in one format (the others leave that test out and report SSE-14 not run); CGC_FULL_MATRIX=1: in all.
 SILENCE_FORMATS = FORMATS if FULL_MATRIX else ["openai"]
-SILENCE_TEST = "test_client_gaps_stay_under_twenty_seconds"
 
 
 def job_args(name: str, upstream_format: str) -> tuple[str, ...]:
@@ -53,10 +50,7 @@ def job_args(name: str, upstream_format: str) -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def translation_runs(tmp_path_factory) -> dict[tuple[str, str], SuiteRun]:
-    report_dirs = [tmp_path_factory.mktemp(f"{name}-{fmt}") for name, fmt in JOBS]
-    with ThreadPoolExecutor(SUITE_RUN_SLOTS) as pool:
-        runs = list(pool.map(lambda job, report_dir: run_fault(job[0], report_dir, *job_args(*job), upstream_format=job[1]),
-                             JOBS, report_dirs))
+    runs = run_matrix([FaultJob(name, tmp_path_factory.mktemp(f"{name}-{fmt}"), job_args(name, fmt), fmt) for name, fmt in JOBS])
     return dict(zip(JOBS, runs))
 
 
