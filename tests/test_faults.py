@@ -156,7 +156,7 @@ def serial_names(items) -> list[str]:
 
 @pytest.fixture(scope="session")
 def matrix_runs(request, tmp_path_factory) -> tuple[dict[str, SuiteRun], dict[str, SuiteRun]]:
-    """Every run the selected tests read, overlapped (the default) and --serial, started together in one pool."""
+    """Every run the selected tests read, overlapped (the default) and --serial, started together (run_concurrently)."""
     items = request.session.items
     jobs = [(name, ()) for name in selected_names(items)] + [(name, ("--serial",)) for name in serial_names(items)]
     # --serial runs first, the longest of the busy ones, so that none is left alone at the end.
