@@ -81,6 +81,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     repair_early_setup(early_config, args, value_options(parser, OPTION_GROUP))
 
 
+# pytest-xdist would split the run over processes, each with its own recording upstream and half the evidence;
+# the suite overlaps its long exchanges itself (conformance/overlap.py), so it gains nothing from -n.
+XDIST_REFUSED = ("the conformance suite does not run under pytest-xdist (-n/--dist): it starts its long exchanges "
+                 "concurrently itself and judges them in one process. Run it without -n (or with -p no:xdist)")
+
+
 def targets_suite(config: pytest.Config) -> bool:
     """True when this pytest run collects the conformance suite (not, e.g., the self-tests)."""
     if config.getoption("cgc_gateway_url"):
@@ -109,6 +115,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "should: tests of SHOULD requirements")
     if not targets_suite(config) or hasattr(config, "workerinput"):
         return
+    if getattr(config.option, "numprocesses", None) or getattr(config.option, "dist", "no") != "no":
+        raise pytest.UsageError(XDIST_REFUSED)
     try:
         run_config = build_config(
             gateway_url=config.getoption("cgc_gateway_url"),

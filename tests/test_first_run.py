@@ -125,6 +125,14 @@ def test_selection_that_leaves_no_test_says_so_fails_and_keeps_the_last_report(t
         assert [p.name for p in tmp_path.iterdir()] == ["conformance.json"] and "stale" in (tmp_path / "conformance.json").read_text()
 
 
+def test_pytest_xdist_is_a_usage_error_in_one_line(tmp_path):
+    # pytest-xdist is installed with the self-tests, as it may be on a user's CI image.
+    run = pytest_in_checkout("-n", "2", "-m", "paths", "--report-dir", str(tmp_path))
+    output = run.stdout + run.stderr
+    assert run.returncode == EXIT_USAGE and "does not run under pytest-xdist" in output and "Traceback" not in output, output[-2000:]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_report_dir_that_cannot_be_written_is_one_line(tmp_path):
     a_file = tmp_path / "plain-file"
     a_file.write_text("")
