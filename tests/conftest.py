@@ -143,11 +143,11 @@ def wait_for_start_turn() -> None:
     with open(SLOT_DIR / "last-start", "a+") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
-        last = float(handle.read() or 0)
-        time.sleep(max(0.0, last + START_SPACING_S - time.time()))
+        last = float(handle.read() or 0)  # CLOCK_MONOTONIC: one clock for every process of the machine
+        time.sleep(min(START_SPACING_S, max(0.0, last + START_SPACING_S - time.monotonic())))
         handle.seek(0)
         handle.truncate()
-        handle.write(str(time.time()))
+        handle.write(str(time.monotonic()))
         # the lock goes with the file's closing
 
 
