@@ -287,6 +287,30 @@ class CrlfLineEnds(EventFault):
 
 
 @fault
+class UnusualSseFields(Fault):
+    name = "unusual-sse-fields"
+    description = ("writes each event's fields in another legal form: data line first, no space after the colon, "
+                   "an id line, a retry line on a stream's first event (the SSE standard allows each)")
+    variant = True
+
+    async def relay(self, chunks, upstream):
+        if not is_sse(upstream):
+            async for chunk in chunks:
+                yield chunk
+            return
+        number = 0
+        async for raw in sse_events(chunks):
+            lines = [line for line in raw.split(b"\n") if line]
+            if not any(line.startswith(b"data:") for line in lines):
+                yield raw  # a comment line: as it came
+                continue
+            number += 1
+            fields = sorted(lines, key=lambda line: not line.startswith(b"data:"))
+            fields = [line.replace(b": ", b":", 1) for line in fields] + [b"id:%d" % number]
+            yield b"\n".join(fields + ([b"retry:3000"] if number == 1 else [])) + b"\n\n"
+
+
+@fault
 class SplitMidLine(Fault):
     name = "split-mid-line"
     description = "splits every chunk in the middle of a line, 20 ms apart"
