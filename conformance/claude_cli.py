@@ -139,10 +139,17 @@ def _preview(text: str) -> str:
 CREDENTIAL_VARIABLES = {"bearer": "ANTHROPIC_AUTH_TOKEN", "x-api-key": "ANTHROPIC_API_KEY"}
 
 
+def trusted_ca_bundle() -> str | None:
+    """The CA bundle the CLI must trust besides its own roots: first the one the suite's own requests trust (httpx
+    reads SSL_CERT_FILE; Claude Code reads NODE_EXTRA_CA_CERTS). Without it, a gateway served with a private CA's
+    certificate failed every end-to-end requirement on the CLI's TLS error: the user's set-up, not the gateway."""
+    return os.environ.get("SSL_CERT_FILE") or os.environ.get("NODE_EXTRA_CA_CERTS") or None
+
+
 def cli_environment(home: Path, base_url: str, credential_header: str, token: str, headers: tuple[tuple[str, str], ...],
                     max_retries: int, request_timeout_s: float) -> dict[str, str]:
-    """The environment of one run: nothing from the caller's but PATH, so a developer's own Claude Code
-    set-up (credentials, settings, proxies) never leaks in."""
+    """The environment of one run: nothing from the caller's but PATH and the CAs the suite trusts, so a developer's
+    own Claude Code set-up (credentials, settings, proxies) never leaks in."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -156,6 +163,8 @@ def cli_environment(home: Path, base_url: str, credential_header: str, token: st
         "CLAUDE_CODE_MAX_RETRIES": str(max_retries),
         "API_TIMEOUT_MS": str(int(request_timeout_s * 1000)),
     }
+    if ca_bundle := trusted_ca_bundle():
+        env["NODE_EXTRA_CA_CERTS"] = ca_bundle
     if headers:
         env["ANTHROPIC_CUSTOM_HEADERS"] = "\n".join(f"{name}: {value}" for name, value in headers)
     return env

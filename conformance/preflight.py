@@ -142,7 +142,7 @@ def _unreachable(gateway_url: str, probe: Exchange) -> Finding:
     if probe.error_kind == "tls":
         return Finding("reachability", False, f"the TLS handshake with {host}:{port} failed ({probe.error})",
                        "serve a certificate this machine trusts; for a private CA, point SSL_CERT_FILE at its bundle "
-                       "(Claude Code needs the same: NODE_EXTRA_CA_CERTS)", blocks=True)
+                       "(the suite gives Claude Code the same bundle, as NODE_EXTRA_CA_CERTS)", blocks=True)
     if probe.error_kind == "connect-timeout":
         return Finding("reachability", False, f"no TCP connection to {host}:{port} ({probe.error})",
                        "check the address, and firewalls or proxies between this machine and the gateway", blocks=True)

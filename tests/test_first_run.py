@@ -7,9 +7,12 @@ import json
 import subprocess
 import sys
 
+import certifi
+
 from conformance.serving import BackgroundServer
 from conformance.upstream import RecordingUpstream
 from tests.conftest import REPO, free_port, reference_gateway, run_against, run_suite
+from tests.tls_front import tls_front
 
 EXIT_NOT_TESTED, EXIT_USAGE = 3, 4
 REPORTS = {"conformance.html", "conformance.json", "conformance.md", "junit.xml"}
@@ -131,6 +134,18 @@ def test_pytest_xdist_is_a_usage_error_in_one_line(tmp_path):
     output = run.stdout + run.stderr
     assert run.returncode == EXIT_USAGE and "does not run under pytest-xdist" in output and "Traceback" not in output, output[-2000:]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_gateway_behind_a_private_ca_passes_end_to_end_when_ssl_cert_file_trusts_it(tmp_path):
+    # README "First run": for a private CA, point SSL_CERT_FILE at its bundle. Claude Code must trust it too, even
+    # when NODE_EXTRA_CA_CERTS names another bundle (CI images often set it to the system one).
+    bundle = tmp_path / "private-ca.pem"
+    with reference_gateway() as gateway, tls_front(gateway.url, bundle) as url:
+        run = run_suite(tmp_path / "report", "--gateway-url", url, "--upstream-listen", f"127.0.0.1:{gateway.upstream_port}",
+                        "-m", "e2e or paths", token=gateway.token,
+                        env={"SSL_CERT_FILE": str(bundle), "NODE_EXTRA_CA_CERTS": certifi.where()})
+    assert run.returncode == 0 and run.requirements_with("failed") == [], run.stdout[-3000:]
+    assert {"E2E-1", "E2E-2", "PATH-2"} <= set(run.requirements_with("passed")), run.stdout[-3000:]
 
 
 def test_report_dir_that_cannot_be_written_is_one_line(tmp_path):
