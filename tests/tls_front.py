@@ -48,12 +48,20 @@ def tls_front(backend_url: str, ca_bundle: Path) -> Iterator[str]:
     async def serve() -> asyncio.Server:
         return await asyncio.start_server(relay, "127.0.0.1", 0, ssl=context)
 
+    async def shut_down() -> None:
+        server.close()
+        relays = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in relays:
+            task.cancel()
+        await asyncio.gather(*relays, return_exceptions=True)
+
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     server = asyncio.run_coroutine_threadsafe(serve(), loop).result(START_TIMEOUT_S)
     try:
         yield f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}{backend.path}"
     finally:
-        loop.call_soon_threadsafe(server.close)
+        asyncio.run_coroutine_threadsafe(shut_down(), loop).result(START_TIMEOUT_S)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(START_TIMEOUT_S)
+        loop.close()
