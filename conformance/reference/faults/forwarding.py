@@ -59,6 +59,19 @@ class FixedBetaList(Fault):
 
 
 @fault
+class MergeOwnBeta(Fault):
+    name = "merge-own-beta"
+    description = "adds its own beta value (oauth-2025-04-20) after the client's, as HDR-2 allows: merged, not replaced"
+    variant = True
+
+    def upstream_headers(self, headers):
+        own = b"oauth-2025-04-20"
+        client = [v for k, v in headers if k.lower() == b"anthropic-beta"]
+        merged = b",".join(client + [own])
+        return [(k, v) for k, v in headers if k.lower() != b"anthropic-beta"] + [(b"anthropic-beta", merged)]
+
+
+@fault
 class AllowlistBetas(Fault):
     name = "allowlist-betas"
     description = "forwards only the beta values it knows"
