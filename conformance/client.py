@@ -208,6 +208,12 @@ def not_sent(exchange: Exchange, reason: str, kind: str | None = None) -> Exchan
     return exchange
 
 
+# Loopback is never proxied: the recording upstream, the bundled reference and local gateways live there. httpx
+# proxies every host NO_PROXY does not name, so a CI runner's HTTP(S)_PROXY (meant for the outside world) made the
+# suite report a running local gateway as "nothing is listening". httpx mounts: None is the direct transport.
+DIRECT_TO_LOOPBACK: dict[str, None] = {"all://127.0.0.1": None, "all://localhost": None, "all://[::1]": None}
+
+
 @functools.cache
 def tls_context() -> ssl.SSLContext:
     """One TLS context for every client of the run: loading the CA bundle costs ~40 ms each time.
@@ -241,7 +247,8 @@ class GatewayClient:
         self.stall_guard = stall_guard or StallGuard()
         self.token_meter = token_meter  # live mode: what the provider bills, and the cap
         self.exchanges: list[Exchange] = []
-        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)), verify=tls_context())
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0)), verify=tls_context(),
+                                  mounts=DIRECT_TO_LOOPBACK)
 
     def close(self) -> None:
         self._http.close()
@@ -283,7 +290,8 @@ class GatewayClient:
         if billed and (over := self.token_meter.over_budget(content)):
             return not_sent(exchange, over, "budget")
         deadline = exchange.started_at + (deadline_s if deadline_s is not None else 2 * self.timeout_s)
-        http = httpx.Client(timeout=self._http.timeout, verify=tls_context()) if fresh_connection else self._http
+        http = (httpx.Client(timeout=self._http.timeout, verify=tls_context(), mounts=DIRECT_TO_LOOPBACK)
+                if fresh_connection else self._http)
         try:
             timeout = self._http.timeout if read_timeout_s is None else httpx.Timeout(read_timeout_s, connect=min(self.timeout_s, 10.0))
             with http.stream(

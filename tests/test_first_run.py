@@ -148,6 +148,15 @@ def test_gateway_behind_a_private_ca_passes_end_to_end_when_ssl_cert_file_trusts
     assert {"E2E-1", "E2E-2", "PATH-2"} <= set(run.requirements_with("passed")), run.stdout[-3000:]
 
 
+def test_proxy_variables_for_the_outside_world_never_catch_loopback_traffic(tmp_path):
+    # CI runners behind a corporate proxy set these for every process; nothing listens at the proxy address here.
+    dead_proxy = f"http://127.0.0.1:{free_port()}"
+    proxies = {name: dead_proxy for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")}
+    run = run_suite(tmp_path, "-m", "paths or e2e", env=proxies)  # the bundled reference: suite, gateway, CLI on loopback
+    assert run.returncode == 0 and run.requirements_with("failed") == [], run.stdout[-3000:]
+    assert {"PATH-2", "E2E-1"} <= set(run.requirements_with("passed")), run.stdout[-3000:]
+
+
 def test_report_dir_that_cannot_be_written_is_one_line(tmp_path):
     a_file = tmp_path / "plain-file"
     a_file.write_text("")

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from conformance.client import DIRECT_TO_LOOPBACK
 from conformance.formats import UpstreamFormat
 from conformance.reference.faults import Fault
 from conformance.reference.faults.base import envelope
@@ -114,7 +115,7 @@ class ReferenceGateway:
     def app(self) -> Starlette:
         @contextlib.asynccontextmanager
         async def lifespan(app):
-            async with httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT) as http:
+            async with httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, mounts=DIRECT_TO_LOOPBACK) as http:
                 self.http = http
                 yield
 
