@@ -216,10 +216,12 @@ class ConformanceRun:
     def pytest_runtestloop(self, session):
         if session.config.option.collectonly:
             return None
-        if not session.items:
-            self.nothing_selected = True
+        if session.testsfailed or not session.items:  # collection errors, or -m/-k left no test: no report
             if self.staging is not None:
                 _stop_report_writers(session.config, self.staging.dir)
+            if session.testsfailed:
+                return None  # pytest reports the collection errors and stops
+            self.nothing_selected = True
             reporter = session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.write_line(f"NOT TESTED: {NOTHING_SELECTED}", red=True, bold=True)
@@ -357,10 +359,13 @@ class ConformanceRun:
         if self.staging is None:
             return
         if self.document is None:
-            self.staging.discard()
-            return
+            return  # discarded at unconfigure, once every writer is done (pytest-html writes after this hook)
         self.staging.publish()
         _point_report_plugins_at(config, self.staging.dir, Path(self.config.report_dir))
+
+    def pytest_unconfigure(self, config) -> None:
+        if self.staging is not None and self.document is None:
+            self.staging.discard()
 
     def exit_status(self) -> int:
         assert self.rollup is not None
