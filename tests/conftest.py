@@ -200,16 +200,33 @@ def header_options(fault) -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
+def run_once_per_session(tmp_path_factory, name: str, run: Callable[[Path], SuiteRun]) -> SuiteRun:
+    """A suite run made once in the whole self-test session: under pytest-xdist the first worker to ask makes it
+    (the others wait on its lock), then every worker reads it. Its tests can then go to any worker."""
+    worker_dir = tmp_path_factory.getbasetemp()
+    directory = (worker_dir.parent if os.environ.get("PYTEST_XDIST_WORKER") else worker_dir) / name
+    directory.mkdir(exist_ok=True)
+    record = directory / "suite-run.json"
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.exists():
+            made = run(directory / "report")
+            record.write_text(json.dumps({"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr,
+                                          "report_dir": str(made.report_dir), "wall_s": made.wall_s}))
+    fields = json.loads(record.read_text())
+    return SuiteRun(fields["returncode"], fields["stdout"], fields["stderr"], Path(fields["report_dir"]), fields["wall_s"])
+
+
 @pytest.fixture(scope="session")
 def reference_run(tmp_path_factory) -> SuiteRun:
     """The default main job: no --gateway-url, the bundled reference gateway."""
-    return run_suite(tmp_path_factory.mktemp("reference"))
+    return run_once_per_session(tmp_path_factory, "reference", run_suite)
 
 
 # pytest-xdist (tests/pytest.ini: --dist loadgroup) spreads the self-tests over its workers one test at a time;
 # tests that read one session-scoped set of suite runs stay on one worker, so each set is run once.
 SHARED_RUNS = {"matrix_runs": "fault-matrix", "fault_runs": "fault-matrix", "serial_runs": "fault-matrix",
-               "reference_run": "reference-run", "live_runs": "live-mode", "translation_runs": "translation-matrix"}
+               "live_runs": "live-mode", "translation_runs": "translation-matrix"}
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
