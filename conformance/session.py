@@ -216,17 +216,16 @@ class ConformanceRun:
     def pytest_runtestloop(self, session):
         if session.config.option.collectonly:
             return None
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if session.testsfailed or not session.items:  # collection errors, or -m/-k left no test: no report
             if self.staging is not None:
                 _stop_report_writers(session.config, self.staging.dir)
             if session.testsfailed:
                 return None  # pytest reports the collection errors and stops
             self.nothing_selected = True
-            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
             if reporter is not None:
                 reporter.write_line(f"NOT TESTED: {NOTHING_SELECTED}", red=True, bold=True)
             return True
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         self.preflight = self.run_preflight()
         if reporter is not None:
             if self._target is not None and self._target.upstream_url:
@@ -326,8 +325,7 @@ class ConformanceRun:
         try:
             self._write_document(blocker)
         except BaseException:
-            if self.staging is not None:
-                self.staging.discard()
+            self.document = None  # nothing is published; the staging folder goes at unconfigure
             raise
         result = yield
         if self.nothing_selected:  # pytest's own status for it, which no CI reads as a pass
