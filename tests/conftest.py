@@ -4,6 +4,7 @@ against the reference gateway started as its own process, with or without a faul
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -107,7 +108,7 @@ FOREIGN_PLUGINS_OFF = tuple(arg for name in ("xdist", "xdist.looponfail", "hypot
 SUITE_RUN_SLOTS = 8
 # Runs that spend nearly all their time in deliberate waits (a hostile gateway's timeouts, slow pacing, a 61 s upstream
 # silence) take slots of their own: in the busy slots, up to seven of them at once left both cores a third idle for a
-# minute while CPU-bound runs queued behind them (`pytest tests`: 165-185 s then, 138-148 s now).
+# minute while CPU-bound runs queued behind them (`pytest tests`: 165-185 s then, 138-148 s right after).
 WAITING_RUN_SLOTS = 8
 SLOT_DIR = Path(tempfile.gettempdir()) / f"cgc-selftest-slots-{os.getuid()}"
 
@@ -211,10 +212,9 @@ def run_once_per_session(tmp_path_factory, name: str, run: Callable[[Path], Suit
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if not record.exists():
             made = run(directory / "report")
-            record.write_text(json.dumps({"returncode": made.returncode, "stdout": made.stdout, "stderr": made.stderr,
-                                          "report_dir": str(made.report_dir), "wall_s": made.wall_s}))
+            record.write_text(json.dumps({**dataclasses.asdict(made), "report_dir": str(made.report_dir)}))
     fields = json.loads(record.read_text())
-    return SuiteRun(fields["returncode"], fields["stdout"], fields["stderr"], Path(fields["report_dir"]), fields["wall_s"])
+    return SuiteRun(**{**fields, "report_dir": Path(fields["report_dir"])})
 
 
 @pytest.fixture(scope="session")
