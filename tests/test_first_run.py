@@ -128,6 +128,19 @@ def test_selection_that_leaves_no_test_says_so_fails_and_keeps_the_last_report(t
         assert [p.name for p in tmp_path.iterdir()] == ["conformance.json"] and "stale" in (tmp_path / "conformance.json").read_text()
 
 
+def test_a_suite_module_that_cannot_be_imported_is_pytests_collection_error_and_writes_no_report(tmp_path):
+    # A broken install, simulated: a plugin makes one suite module's import fail.
+    (tmp_path / "break_one_module.py").write_text('import sys\nsys.modules["conformance.suite.test_paths"] = None\n')
+    report_dir = tmp_path / "report"
+    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "break_one_module", "--report-dir", str(report_dir)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={"PATH": "/usr/bin:/bin", "HOME": str(REPO), "PYTHONPATH": str(tmp_path)})
+    output = run.stdout + run.stderr
+    assert run.returncode == 2 and "error during collection" in output, output[-3000:]
+    assert "Traceback (most recent call last)" not in output, output[-3000:]  # pytest's own report of the error only
+    assert not report_dir.exists() or list(report_dir.iterdir()) == []
+
+
 def test_pytest_xdist_is_a_usage_error_in_one_line(tmp_path):
     # pytest-xdist is installed with the self-tests, as it may be on a user's CI image.
     run = pytest_in_checkout("-n", "2", "-m", "paths", "--report-dir", str(tmp_path))
