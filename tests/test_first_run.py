@@ -94,10 +94,11 @@ def test_model_option_reaches_every_replayed_request(tmp_path):
     assert any('"model":"claude-haiku-4-5"' in line for line in sent)
 
 
-def pytest_in_checkout(*args: str, token: str = "cgc-first-run-token") -> subprocess.CompletedProcess:
+def pytest_in_checkout(*args: str, token: str = "cgc-first-run-token", env: dict[str, str] | None = None
+                       ) -> subprocess.CompletedProcess:
     """`pytest ARGS` from the checkout root, no test path given: what a user types."""
     return subprocess.run([sys.executable, "-m", "pytest", *args], cwd=REPO, capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "GATEWAY_TOKEN": token, "HOME": str(REPO)})
+                          env={"PATH": "/usr/bin:/bin", "GATEWAY_TOKEN": token, "HOME": str(REPO), **(env or {})})
 
 
 def test_options_written_with_a_space_work_like_with_equals(tmp_path):
@@ -132,9 +133,7 @@ def test_a_suite_module_that_cannot_be_imported_is_pytests_collection_error_and_
     # A broken install, simulated: a plugin makes one suite module's import fail.
     (tmp_path / "break_one_module.py").write_text('import sys\nsys.modules["conformance.suite.test_paths"] = None\n')
     report_dir = tmp_path / "report"
-    run = subprocess.run([sys.executable, "-m", "pytest", "-p", "break_one_module", "--report-dir", str(report_dir)],
-                         cwd=REPO, capture_output=True, text=True, timeout=300,
-                         env={"PATH": "/usr/bin:/bin", "HOME": str(REPO), "PYTHONPATH": str(tmp_path)})
+    run = pytest_in_checkout("-p", "break_one_module", "--report-dir", str(report_dir), env={"PYTHONPATH": str(tmp_path)})
     output = run.stdout + run.stderr
     assert run.returncode == 2 and "error during collection" in output, output[-3000:]
     assert "Traceback (most recent call last)" not in output, output[-3000:]  # pytest's own report of the error only
